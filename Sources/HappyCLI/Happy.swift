@@ -1,0 +1,19 @@
+import ArgumentParser
+import HappyKit
+
+@main
+struct Happy: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "happy",
+        abstract: "Link this terminal to your Happy account.",
+        discussion: """
+            Happy lets you drive AI coding sessions on your machines from your phone. `happy auth login` links \
+            this machine to your account; `happy auth status` shows whether it is linked.
+
+            Exit codes: 0 ok · 1 other failure · 64 usage · 69 server unreachable or untrusted · \
+            75 timed out waiting for approval · 76 bad or undecryptable server response · \
+            77 refused by the server (401/403/409) or by a local check · 130 interrupted.
+            """,
+        version: HappyVersion.current,
+        subcommands: [Auth.self])
+}

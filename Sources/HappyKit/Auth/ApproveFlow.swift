@@ -1,0 +1,92 @@
+import Foundation
+
+/// `happy auth approve <happy://terminal?…>` (PROTOCOL §1, the approving side, ours): from a logged-in machine,
+/// answer another terminal's request with this machine's stored keys — v2 (`0x00 || content public key`) when the
+/// request supports it and we hold a data key, v1 (the master secret) when we hold a legacy secret.
+public struct ApproveFlow: Sendable {
+    let server: String
+    let caFile: String?
+    let context: HappyContext
+
+    public init(server: String, caFile: String?, context: HappyContext) {
+        self.server = server
+        self.caFile = caFile
+        self.context = context
+    }
+
+    /// The terminal's public key from its approval URL (`happy://terminal?<base64url>`), or a bare key.
+    public static func terminalKey(from text: String) throws -> [UInt8] {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        var encoded = trimmed
+        if trimmed.lowercased().hasPrefix("happy://") {
+            guard let q = trimmed.firstIndex(of: "?"), trimmed.lowercased().hasPrefix("happy://terminal") else {
+                throw HappyError.usage("expected a happy://terminal?… URL, got \(trimmed.prefix(60))")
+            }
+            encoded = String(trimmed[trimmed.index(after: q)...])
+        } else if trimmed.contains("#key=") {
+            encoded = String(trimmed[trimmed.range(of: "#key=")!.upperBound...])   // the web link works too
+        }
+        guard let key = Base64.decodeURL(encoded) ?? Base64.decode(encoded), key.count == 32 else {
+            throw HappyError.usage("the approval URL does not carry a 32-byte public key; copy the whole happy://terminal?… line")
+        }
+        return key
+    }
+
+    public func run(url: String) async throws {
+        let terminalKey = try Self.terminalKey(from: url)
+        guard let credentials = try AccessKey.load(from: context.home) else {
+            throw HappyError.refused("this machine is not logged in, so it has no keys to approve with; run `happy auth login` first")
+        }
+        if case .keyless = credentials {
+            throw HappyError.refused("this machine logged in with a certificate (keyless), so it holds no account keys "
+                + "to hand to another terminal; approve it from the Happy app instead")
+        }
+        let transport = try context.makeTransport(TransportOptions(caFile: caFile))
+        defer { Task { await transport.shutdown() } }
+        let api = HappyAPI(server: server, transport: transport)
+
+        let status = try await api.requestStatus(publicKey: terminalKey)
+        guard status.status == 200, let state = status.value else {
+            throw HappyError.badResponse("GET /v1/auth/request/status answered HTTP \(status.status)")
+        }
+        switch state.status {
+        case "pending": break
+        case "not_found":
+            throw HappyError.failed("no pending login for that terminal on \(server); it may have timed out or used "
+                + "another server. Start `happy auth login` there again and use the new URL")
+        case "authorized":
+            throw HappyError.failed("that terminal is already approved; nothing to do")
+        default:
+            throw HappyError.badResponse("an unknown request status \"\(state.status.prefix(40))\"")
+        }
+
+        let (plaintext, version) = try answer(for: credentials, supportsV2: state.supportsV2 ?? false)
+        let bundle = try AuthBundle.seal(plaintext, for: terminalKey)
+        let reply = try await api.respond(publicKey: terminalKey, bundle: bundle, token: credentials.token)
+        switch reply.status {
+        case 200..<300: break
+        case 404: throw HappyError.failed("the server no longer has that request (it expired or was answered meanwhile)")
+        case 401, 403:
+            throw HappyError.refused("the server did not accept this machine's token (HTTP \(reply.status)); "
+                + "run `happy auth login --force` here, then approve again")
+        default: throw HappyError.badResponse("POST /v1/auth/response answered HTTP \(reply.status)")
+        }
+        context.console.out("\(context.console.checkMark) Approved the terminal (\(version) answer). It will finish logging in within a few seconds.")
+    }
+
+    private func answer(for credentials: AccessKey, supportsV2: Bool) throws -> (SecretBytes, String) {
+        switch credentials {
+        case .dataKey(let publicKey, _, _):
+            guard supportsV2 else {
+                throw HappyError.refused("that terminal only understands v1 answers, which carry the account master "
+                    + "secret; this machine holds only a data key. Approve it from the Happy app, or update its happy")
+            }
+            return (try AuthBundle.dataKeyPlaintext(contentPublicKey: publicKey), "v2")
+        case .legacy(let secret, _):
+            // The master secret answers every terminal: v1 is understood by old and new clients alike.
+            return (try AuthBundle.legacyPlaintext(secret: secret), "v1")
+        case .keyless:
+            throw HappyError.refused("a keyless login cannot approve terminals")
+        }
+    }
+}

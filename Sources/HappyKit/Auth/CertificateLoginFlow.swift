@@ -1,0 +1,143 @@
+import Foundation
+
+/// Options of `happy auth login --cert`.
+public struct CertificateLoginOptions: Sendable {
+    public var server: String
+    public var certificatePath: String
+    public var keyPath: String?
+    public var passwordFile: String?
+    public var caFile: String?
+    public var force: Bool
+
+    public init(server: String, certificatePath: String, keyPath: String?, passwordFile: String?, caFile: String?,
+                force: Bool) {
+        self.server = server
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+        self.passwordFile = passwordFile
+        self.caFile = caFile
+        self.force = force
+    }
+}
+
+/// `happy auth login --cert` (PROTOCOL §2): load the certificate and key with OpenSSL, check them locally, show the
+/// identity the server will most likely use, then `POST /v1/auth/mtls` presenting the certificate. A success is a
+/// keyless login: a token and certificate metadata, never keys. Local failures happen before any network traffic.
+public struct CertificateLoginFlow: Sendable {
+    public let options: CertificateLoginOptions
+    let context: HappyContext
+
+    public init(options: CertificateLoginOptions, context: HappyContext) {
+        self.options = options
+        self.context = context
+    }
+
+    public func run() async throws {
+        let console = context.console
+        if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
+
+        let identity = try ClientIdentity.load(
+            certificatePath: options.certificatePath, keyPath: options.keyPath,
+            password: { try CertificatePassword(options: options, context: context).read() })
+        var warnings = identity.warnings
+        warnings += try identity.checkValidity(now: context.timing.now())
+        for warning in warnings { console.warn(warning) }
+
+        let info = identity.info
+        let likely = info.likelyIdentity
+        console.err("Certificate: \(info.subjectDN)")
+        console.err("  Issuer: \(info.issuerDN)")
+        console.err("  Fingerprint (SHA-256): \(info.fingerprint256)")
+        console.err("  Valid until: \(Self.iso(info.notAfter))")
+        console.err("The server will most likely identify you as \(likely.value) (\(Self.describe(source: likely.source))).")
+
+        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
+
+        let transport = try context.makeTransport(TransportOptions(caFile: options.caFile, clientIdentity: identity))
+        defer { Task { await transport.shutdown() } }
+        let api = HappyAPI(server: options.server, transport: transport)
+        let reply = try await api.mtlsLogin()
+        let token = try await interpret(reply, api: api)
+
+        let metadata = CertificateLoginMetadata(
+            identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
+            notAfter: Self.iso(info.notAfter))
+        let machineId = try CredentialsStore(home: context.home).store(.keyless(token: token, metadata: metadata))
+        console.out("\(console.checkMark) Logged in with the device certificate as \(likely.value) (keyless). Machine ID: \(machineId)")
+    }
+
+    /// Each outcome of PROTOCOL §2 as one line the user can act on.
+    private func interpret(_ reply: HappyAPI.Reply<TokenReply>, api: HappyAPI) async throws -> String {
+        switch reply.status {
+        case 200:
+            guard let token = reply.value?.token, !token.isEmpty else {
+                throw HappyError.badResponse("the mTLS login succeeded but carried no token")
+            }
+            return token
+        case 401:
+            throw HappyError.refused("the server saw no client certificate (HTTP 401). If a proxy terminates TLS in "
+                + "front of it, the proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
+        case 403:
+            throw HappyError.refused("the server refused this certificate (403 not-eligible): its issuer or e-mail "
+                + "domain is not allowed, or the identity is unknown and auto-provisioning is off. Ask your Happy "
+                + "administrator to allow it")
+        case 409:
+            throw HappyError.refused("this identity belongs to an end-to-end encrypted account (409 restore-required), "
+                + "which a certificate cannot unlock; log in with `happy auth login` (QR code) instead")
+        case 404:
+            let features = try? await api.features()
+            let advertised = features?["features"]?["mtls"]?["enabled"]?.boolValue
+            let detail = advertised == true
+                ? "it advertises mTLS in /v1/features, but /v1/auth/mtls is missing; check the proxy's routes"
+                : "GET /v1/features does not advertise mTLS; an administrator must enable HAPPIER_FEATURE_AUTH_MTLS__ENABLED"
+            throw HappyError.failed("mTLS login is not enabled on \(options.server) (HTTP 404): \(detail)")
+        default:
+            throw HappyError.badResponse("POST /v1/auth/mtls answered HTTP \(reply.status)\(reply.error.map { " (\($0.prefix(80)))" } ?? "")")
+        }
+    }
+
+    static func iso(_ date: Date) -> String {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        return f.string(from: date)
+    }
+
+    static func describe(source: String) -> String {
+        switch source {
+        case "san_email": "the certificate's SAN e-mail"
+        case "san_upn": "the certificate's SAN UPN"
+        case "subject_cn": "the subject CN"
+        default: "the certificate fingerprint: no e-mail, UPN or CN"
+        }
+    }
+}
+
+/// The certificate password: `--cert-password-file`, else `HAPPY_CERT_PASSWORD`, else a no-echo prompt on a TTY.
+/// Never from argv.
+struct CertificatePassword {
+    let options: CertificateLoginOptions
+    let context: HappyContext
+
+    func read() throws -> SecretBytes? {
+        if let file = options.passwordFile {
+            guard var bytes = FileManager.default.contents(atPath: file).map({ [UInt8]($0) }) else {
+                throw HappyError.refused("cannot read the password file \(file)")
+            }
+            defer { SecretBytes.wipe(&bytes) }
+            var end = bytes.count
+            while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
+            let kept = end
+            return try SecretBytes(count: kept) { dst in
+                bytes.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<kept])) }
+            }
+        }
+        if let env = context.environment["HAPPY_CERT_PASSWORD"] {
+            var bytes = Array(env.utf8)
+            return try SecretBytes(consuming: &bytes)
+        }
+        if context.console.canPrompt {
+            return try context.console.readSecret("Password for \(options.certificatePath): ")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,150 @@
+import Foundation
+
+/// `happy auth login`, the device-keypair flow (PROTOCOL §1): ephemeral box keypair, auth request, approval
+/// target (QR or browser), polling with retries, decrypting the answer, storing credentials (PROTOCOL §3).
+/// Nothing is written before a valid answer is decrypted; the ephemeral secret key is wiped when the flow ends.
+public struct DeviceLoginFlow: Sendable {
+    public let options: DeviceLoginOptions
+    let context: HappyContext
+
+    public init(options: DeviceLoginOptions, context: HappyContext) {
+        self.options = options
+        self.context = context
+    }
+
+    /// Runs the whole login; returns normally on success or when already logged in.
+    public func run() async throws {
+        if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
+        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
+
+        let method = try await chooseMethod()
+        let transport = try context.makeTransport(TransportOptions(caFile: options.caFile))
+        defer { Task { await transport.shutdown() } }
+        let api = HappyAPI(server: options.server, transport: transport)
+        let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
+
+        let first = try await createRequest(api: api, publicKey: keyPair.publicKey)
+        try showTarget(method: method, publicKey: keyPair.publicKey)
+        let answer = try await first.state == "authorized" ? first : poll(api: api, publicKey: keyPair.publicKey)
+
+        let accessKey = try Self.decrypt(answer, with: keyPair)
+        let machineId = try CredentialsStore(home: context.home).store(accessKey)
+        context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
+    }
+
+    private func chooseMethod() async throws -> LoginMethod {
+        if let method = options.method { return method }
+        guard context.console.canPrompt else { return .mobile }
+        return try await MethodPicker(console: context.console).ask()
+    }
+
+    /// The first `POST /v1/auth/request`; transient failures are retried briefly, then reported (exit 69).
+    private func createRequest(api: HappyAPI, publicKey: [UInt8]) async throws -> AuthRequestReply {
+        var backoff = Backoff()
+        while true {
+            var retryAfter: String?
+            do {
+                let reply = try await api.requestAuth(publicKey: publicKey)
+                if let value = try Self.interpret(reply) { return value }
+                guard backoff.failures < 2 else {
+                    throw HappyError.serverUnreachable(server: api.server, reason: "it keeps answering HTTP \(reply.status)")
+                }
+                retryAfter = reply.retryAfter
+            } catch let error as HappyError where Self.isTransient(error) && backoff.failures < 2 {
+                // retried below
+            }
+            try await context.timing.sleep(backoff.next(random: context.random(), retryAfter: retryAfter))
+        }
+    }
+
+    /// nil for a retryable answer (5xx / 429); the reply for 200; throws for anything else.
+    static func interpret(_ reply: HappyAPI.Reply<AuthRequestReply>) throws -> AuthRequestReply? {
+        switch reply.status {
+        case 200:
+            guard let value = reply.value else { throw HappyError.badResponse("an empty answer") }
+            guard value.state == "requested" || value.state == "authorized" else {
+                throw HappyError.badResponse("an unknown request state \"\(value.state.prefix(40))\"")
+            }
+            return value
+        case 429, 500...599: return nil
+        case 401: throw HappyError.badResponse("the server rejected our public key (\(reply.error ?? "401"))")
+        default: throw HappyError.badResponse("POST /v1/auth/request answered HTTP \(reply.status)")
+        }
+    }
+
+    static func isTransient(_ error: HappyError) -> Bool {
+        if case .serverUnreachable = error { return true }
+        return false
+    }
+
+    private func showTarget(method: LoginMethod, publicKey: [UInt8]) throws {
+        let console = context.console
+        switch method {
+        case .mobile:
+            let url = "happy://terminal?" + Base64.encodeURL(publicKey)
+            try ApprovalTarget(console: console, inverted: options.qrInverted).showQR(for: url)
+            console.err("Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
+        case .web:
+            let url = "\(context.webappURL)/terminal/connect#key=\(Base64.encodeURL(publicKey))"
+            console.out(url)
+            if options.openBrowser, context.browser.open(url) {
+                console.err("Opened the browser. If it did not open, visit the URL above to approve this terminal.")
+            } else {
+                console.err("Open the URL above in a browser where you are logged in to Happy to approve this terminal.")
+            }
+        }
+    }
+
+    /// Polls until authorized or `--timeout`. One failed poll never ends a login: connection failures, timeouts,
+    /// 5xx and 429 are retried with capped backoff and jitter (honouring Retry-After).
+    private func poll(api: HappyAPI, publicKey: [UInt8]) async throws -> AuthRequestReply {
+        let deadline = Duration.seconds(options.timeoutSeconds)
+        let start = context.timing.elapsed()
+        let progress = Progress(console: context.console, label: "Waiting for approval")
+        progress.start(timeoutSeconds: options.timeoutSeconds)
+        defer { progress.clear() }
+        var backoff = Backoff()
+        while true {
+            let spent = context.timing.elapsed() - start
+            guard spent < deadline else { throw HappyError.approvalTimedOut(seconds: options.timeoutSeconds) }
+            progress.tick(elapsedSeconds: Int(spent.components.seconds))
+            var wait = options.pollInterval
+            do {
+                let reply = try await api.requestAuth(publicKey: publicKey)
+                if let value = try Self.interpret(reply) {
+                    if backoff.failures > 0 { progress.event("Server reachable again; still waiting for approval.") }
+                    backoff.reset()
+                    if value.state == "authorized" { return value }
+                } else {
+                    wait = backoff.next(random: context.random(), retryAfter: reply.retryAfter)
+                    progress.event("Server answered HTTP \(reply.status); retrying in \(Self.seconds(wait)) s.")
+                }
+            } catch let error as HappyError where Self.isTransient(error) {
+                wait = backoff.next(random: context.random(), retryAfter: nil)
+                progress.event("Poll failed (\(LoggingTransport.reason(error))); retrying in \(Self.seconds(wait)) s.")
+            }
+            let left = deadline - (context.timing.elapsed() - start)
+            try await context.timing.sleep(max(.zero, min(wait, left)))
+        }
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+        return String(format: "%.1f", s)
+    }
+
+    /// Opens the answer (PROTOCOL §1.5) into credentials. Any malformed part is a `.badResponse` (exit 76).
+    static func decrypt(_ answer: AuthRequestReply, with keyPair: BoxKeyPair) throws -> AccessKey {
+        guard let token = answer.token, !token.isEmpty else { throw HappyError.badResponse("the approval carried no token") }
+        guard let encoded = answer.response, !encoded.isEmpty else {
+            throw HappyError.badResponse("the approval carried no encrypted answer")
+        }
+        guard let bundle = Base64.decode(encoded) else { throw HappyError.badResponse("the encrypted answer is not base64") }
+        switch try AuthBundle.open(bundle, with: keyPair) {
+        case .legacy(let secret):
+            return .legacy(secret: secret, token: token)
+        case .dataKey(let publicKey):
+            return .dataKey(publicKey: publicKey, machineKey: try SecretBytes.random(count: 32), token: token)
+        }
+    }
+}

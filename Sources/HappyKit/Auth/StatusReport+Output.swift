@@ -1,0 +1,68 @@
+import Foundation
+
+extension StatusReport {
+    /// Human text on stdout (the problem line, if any, on stderr).
+    public func show(on console: Console, now: Date) {
+        if let problem { console.error(problem) }
+        console.out("Authentication Status")
+        console.out("")
+        if isLoggedIn {
+            console.out("\(console.checkMark) Authenticated (\(credentialType ?? "?"))")
+            console.out("  Token: \(tokenPreview ?? "")")
+        } else {
+            console.out("\(console.crossMark) Not authenticated")
+            console.out("  Run 'happy auth login' to link this machine.")
+        }
+        if let certificate {
+            console.out("  Identity: \(certificate.identity) (from \(certificate.source))")
+            console.out("  Issuer: \(certificate.issuer)")
+            console.out("  Fingerprint: \(certificate.fingerprint)")
+            let left = certificateDaysLeft(now: now)
+            let expiry = "  Certificate expires: \(certificate.notAfter)"
+            if let left, left < 0 {
+                console.out(expiry + " " + console.paint("(expired; log in again with a renewed certificate)", .red))
+            } else if let left, left < 14 {
+                console.out(expiry + " " + console.paint("(in \(left) days; renew it soon)", .yellow))
+            } else {
+                console.out(expiry)
+            }
+        }
+        if let machineId {
+            console.out("\(console.checkMark) Machine registered")
+            console.out("  Machine ID: \(machineId)")
+        } else {
+            console.out("\(console.crossMark) No machine ID")
+        }
+        console.out("  Host: \(host)")
+        console.out("")
+        console.out("  Data directory: \(dataDirectory)")
+        if daemonRunning {
+            console.out("\(console.checkMark) Daemon running (pid \(daemonPid.map(String.init) ?? "?"))")
+        } else {
+            console.out("\(console.crossMark) Daemon not running")
+        }
+    }
+
+    /// One JSON object, whatever the state.
+    public func json(now: Date) -> String {
+        var pairs: [(String, JSONValue)] = [
+            ("loggedIn", .bool(isLoggedIn)),
+            ("credentialType", credentialType.map { .string($0) } ?? .null),
+            ("tokenPreview", tokenPreview.map { .string($0) } ?? .null),
+            ("machineId", machineId.map { .string($0) } ?? .null),
+            ("host", .string(host)),
+            ("dataDirectory", .string(dataDirectory)),
+            ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)])),
+        ]
+        if let certificate {
+            pairs.append(("certificate", .object([
+                ("identity", .string(certificate.identity)), ("source", .string(certificate.source)),
+                ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
+                ("notAfter", .string(certificate.notAfter)),
+                ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
+            ])))
+        }
+        if let problem { pairs.append(("problem", .string(problem))) }
+        return JSONValue.object(pairs).compact()
+    }
+}

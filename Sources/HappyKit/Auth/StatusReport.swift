@@ -1,0 +1,55 @@
+import Foundation
+
+/// `happy auth status`: what the home says about this machine. Reads files only: no network, no transport.
+public struct StatusReport: Sendable {
+    public var isLoggedIn: Bool
+    public var credentialType: String?
+    public var tokenPreview: String?
+    public var machineId: String?
+    public var host: String
+    public var dataDirectory: String
+    public var daemonPid: Int32?
+    public var daemonRunning: Bool
+    public var certificate: CertificateLoginMetadata?
+    /// A problem reading the files (corrupt access.key, unreadable settings), as one line.
+    public var problem: String?
+
+    public static func load(context: HappyContext) -> StatusReport {
+        let home = context.home
+        var report = StatusReport(
+            isLoggedIn: false, credentialType: nil, tokenPreview: nil, machineId: nil, host: context.hostName,
+            dataDirectory: home.path, daemonPid: nil, daemonRunning: false, certificate: nil, problem: nil)
+        do {
+            if let key = try AccessKey.load(from: home) {
+                report.isLoggedIn = true
+                report.credentialType = key.kindName
+                report.tokenPreview = Self.preview(key.token)
+                if case .keyless(_, let metadata) = key { report.certificate = metadata }
+            }
+        } catch let error as HappyError {
+            report.problem = error.userMessage
+        } catch {
+            report.problem = "happy: cannot read credentials"
+        }
+        do { report.machineId = try Settings.load(from: home).machineId } catch let error as HappyError {
+            report.problem = report.problem ?? error.userMessage
+        } catch {}
+        if let daemon = DaemonState.load(from: home) {
+            report.daemonPid = daemon.pid
+            report.daemonRunning = context.processes.isAlive(daemon.pid)
+        }
+        return report
+    }
+
+    /// A token preview that never shows the whole token: at most 12 characters and at most a third of it.
+    public static func preview(_ token: String) -> String {
+        let shown = min(12, token.count / 3)
+        return String(token.prefix(shown)) + "..."
+    }
+
+    /// Days until the certificate of an mTLS login expires (negative when past).
+    public func certificateDaysLeft(now: Date) -> Int? {
+        guard let text = certificate?.notAfter, let date = ISO8601DateFormatter().date(from: text) else { return nil }
+        return Int((date.timeIntervalSince(now) / 86_400).rounded(.down))
+    }
+}

@@ -1,0 +1,86 @@
+import Foundation
+
+/// A client certificate and its private key, loaded from `--cert`/`--key` for mTLS login (PROTOCOL §2, §4).
+/// Crosses to the TLS stack as DER bytes only; the key stays in `SecretBytes`.
+public struct ClientIdentity: Sendable {
+    /// Normalized metadata of the leaf certificate.
+    public let info: ClientCertificateInfo
+    /// The leaf first, then any other certificates from the file (intermediates, roots) in file order.
+    public let certificateChainDER: [[UInt8]]
+    /// PKCS#8 DER of the private key, for the TLS stack. Secret: never log or persist it.
+    public let privateKeyDER: SecretBytes
+    /// Problems worth telling the user that do not stop login, e.g. a key file other users can read.
+    public let warnings: [String]
+
+    /// Loads a PEM certificate (the key in the same file or in `keyPath`) or a PKCS#12 bundle; the format comes from
+    /// the content, not the file name. Checks that the key belongs to the certificate. Throws `HappyError.refused`
+    /// (exit 77) with a one-line reason for unreadable or unknown files, a wrong or missing password, or a mismatch.
+    ///
+    /// `password` is called at most once, and only when the file turns out to need one; it returns nil when none is
+    /// available. The password reaches OpenSSL from a NUL-terminated copy in locked memory, never as a `String`.
+    /// Files are read into locked memory too, and every OpenSSL object is freed before returning.
+    public static func load(
+        certificatePath: String, keyPath: String?, password: () throws -> SecretBytes?
+    ) throws -> ClientIdentity {
+        var cached: SecretBytes?
+        func passwordFor(_ path: String) throws -> SecretBytes {
+            if let cached { return cached }
+            guard let given = try password() else {
+                throw HappyError.refused(
+                    "\(path) is protected by a password; put it in a file and pass --cert-password-file <file>, "
+                        + "or set HAPPY_CERT_PASSWORD")
+            }
+            let terminated = try SecretBytes(count: given.count + 1) { out in
+                given.withUnsafeBytes { out.copyBytes(from: $0) }
+                out[given.count] = 0
+            }
+            cached = terminated
+            return terminated
+        }
+
+        let certificateFile = try CertificateFile(path: certificatePath, role: "certificate file")
+        let keyFile = try keyPath.map { try CertificateFile(path: $0, role: "key file") }
+        let bundle = CertificateBundle()
+        let blocks = certificateFile.bytes.withUnsafeBytes { PEMBlock.scan($0) }
+        if !blocks.isEmpty {
+            try bundle.addPEMCertificates(from: certificateFile, blocks)
+        } else if try !bundle.addPKCS12(from: certificateFile, hasKeyFile: keyFile != nil, password: passwordFor),
+            !bundle.addDERCertificate(from: certificateFile)
+        {
+            throw HappyError.refused(
+                "\(certificatePath) is neither PEM nor PKCS#12 (unknown format); --cert takes a .pem certificate "
+                    + "or a .p12/.pfx bundle")
+        }
+        let keySource = keyFile ?? certificateFile
+        if !bundle.hasKey {
+            try bundle.addPEMKey(from: keySource, isSeparate: keyFile != nil, password: passwordFor)
+        }
+        let (chain, privateKey) = try bundle.export(keyPath: keySource.path, certificatePath: certificatePath)
+        return ClientIdentity(
+            info: try ClientCertificateInfo(derEncoded: chain[0]), certificateChainDER: chain,
+            privateKeyDER: privateKey, warnings: [keySource.keyPermissionWarning].compactMap { $0 })
+    }
+
+    /// Local checks before any network traffic: throws `HappyError.refused` naming both ends of the validity window
+    /// (ISO 8601, UTC) when `now` lies outside it; returns a warning when the certificate expires within 14 days.
+    public func checkValidity(now: Date) throws -> [String] {
+        let from = info.notBefore.formatted(.iso8601)
+        let until = info.notAfter.formatted(.iso8601)
+        if now < info.notBefore {
+            throw HappyError.refused(
+                "the client certificate is not valid yet (valid from \(from) until \(until)); "
+                    + "check the system clock, or use a current certificate")
+        }
+        if now > info.notAfter {
+            throw HappyError.refused(
+                "the client certificate expired (valid from \(from) until \(until)); get a new certificate")
+        }
+        let remaining = info.notAfter.timeIntervalSince(now)
+        guard remaining < Self.expiryWarningDays * 86_400 else { return [] }
+        let days = max(1, Int((remaining / 86_400).rounded(.up)))
+        return ["the client certificate expires in \(days) day\(days == 1 ? "" : "s") (\(until)); renew it soon"]
+    }
+
+    /// `checkValidity` warns when fewer days than this are left.
+    public static let expiryWarningDays: Double = 14
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// `access.key` (PROTOCOL §3), in the TypeScript CLI's formats: `JSON.stringify(…, null, 2)`, no final newline.
+public enum AccessKey: Sendable {
+    /// `{"secret": b64(32), "token": …}`
+    case legacy(secret: SecretBytes, token: String)
+    /// `{"encryption": {"publicKey": b64(32), "machineKey": b64(32)}, "token": …}`
+    case dataKey(publicKey: [UInt8], machineKey: SecretBytes, token: String)
+    /// `{"token": …, …metadata}` — an mTLS login (ours); never `secret` or `encryption`.
+    case keyless(token: String, metadata: CertificateLoginMetadata?)
+
+    public var token: String {
+        switch self {
+        case .legacy(_, let t), .dataKey(_, _, let t), .keyless(let t, _): t
+        }
+    }
+
+    public var kindName: String {
+        switch self {
+        case .legacy: "legacy"
+        case .dataKey: "dataKey"
+        case .keyless: "keyless"
+        }
+    }
+
+    /// Parses the file. Throws `.fileProblem` naming what is wrong; never prints values.
+    public static func parse(_ bytes: [UInt8], path: String) throws -> AccessKey {
+        func bad(_ why: String) -> HappyError {
+            .fileProblem(path: path, reason: "\(why); run `happy auth login --force` to replace it")
+        }
+        let json: JSONValue
+        do { json = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error.message))") }
+        guard case .object = json else { throw bad("is not a JSON object") }
+        guard let token = json["token"]?.stringValue, !token.isEmpty else { throw bad("has no token") }
+        if let secretText = json["secret"]?.stringValue {
+            guard var raw = Base64.decode(secretText), raw.count == 32 else {
+                throw bad("has a secret that is not 32 bytes of base64")
+            }
+            return .legacy(secret: try SecretBytes(consuming: &raw), token: token)
+        }
+        if let enc = json["encryption"] {
+            guard let pkText = enc["publicKey"]?.stringValue, let pk = Base64.decode(pkText), pk.count == 32 else {
+                throw bad("has an encryption.publicKey that is not 32 bytes of base64")
+            }
+            guard let mkText = enc["machineKey"]?.stringValue, var mk = Base64.decode(mkText), mk.count == 32 else {
+                throw bad("has an encryption.machineKey that is not 32 bytes of base64")
+            }
+            return .dataKey(publicKey: pk, machineKey: try SecretBytes(consuming: &mk), token: token)
+        }
+        return .keyless(token: token, metadata: CertificateLoginMetadata(json: json))
+    }
+
+    /// The file's bytes. The returned buffer holds secrets: the caller wipes it after writing.
+    public func serialized() -> [UInt8] {
+        let json: JSONValue
+        switch self {
+        case .legacy(let secret, let token):
+            json = .object([("secret", .string(secret.base64())), ("token", .string(token))])
+        case .dataKey(let pk, let mk, let token):
+            json = .object([
+                ("encryption", .object([("publicKey", .string(Base64.encode(pk))), ("machineKey", .string(mk.base64()))])),
+                ("token", .string(token)),
+            ])
+        case .keyless(let token, let metadata):
+            json = .object([("token", .string(token))] + (metadata?.jsonPairs ?? []))
+        }
+        return Array(json.formatted().utf8)
+    }
+
+    /// Reads `access.key`; nil when absent.
+    public static func load(from home: HappyHome) throws -> AccessKey? {
+        guard var bytes = try home.read(home.accessKeyPath) else { return nil }
+        defer { Sodium.wipe(&bytes) }
+        return try parse(bytes, path: home.accessKeyPath)
+    }
+
+    /// Writes `access.key` atomically with mode 0600, wiping the serialized bytes afterwards.
+    public func store(in home: HappyHome) throws {
+        try home.ensureExists()
+        var bytes = serialized()
+        defer { Sodium.wipe(&bytes) }
+        try AtomicFile.write(bytes, to: home.accessKeyPath)
+    }
+}
+
+/// What an mTLS login stores beside its token (ours), so `status` can show it without the certificate.
+public struct CertificateLoginMetadata: Sendable, Equatable {
+    public var identity: String
+    public var source: String
+    public var issuer: String
+    public var fingerprint: String
+    public var notAfter: String   // ISO 8601 UTC
+
+    public init(identity: String, source: String, issuer: String, fingerprint: String, notAfter: String) {
+        self.identity = identity
+        self.source = source
+        self.issuer = issuer
+        self.fingerprint = fingerprint
+        self.notAfter = notAfter
+    }
+
+    init?(json: JSONValue) {
+        guard let cert = json["certificate"], let identity = cert["identity"]?.stringValue else { return nil }
+        self.identity = identity
+        source = cert["source"]?.stringValue ?? ""
+        issuer = cert["issuer"]?.stringValue ?? ""
+        fingerprint = cert["fingerprint"]?.stringValue ?? ""
+        notAfter = cert["notAfter"]?.stringValue ?? ""
+    }
+
+    var jsonPairs: [(String, JSONValue)] {
+        [("certificate", .object([
+            ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
+            ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
+        ]))]
+    }
+}

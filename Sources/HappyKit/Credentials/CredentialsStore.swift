@@ -1,0 +1,57 @@
+import Foundation
+
+/// Reading and writing the login state of a home: `access.key` plus `machineId` in `settings.json`, under the
+/// home lock so two concurrent logins cannot interleave.
+public struct CredentialsStore: Sendable {
+    public let home: HappyHome
+
+    public init(home: HappyHome) { self.home = home }
+
+    /// When credentials exist, prints "Already authenticated" with machine id and host and returns true.
+    /// A corrupt `access.key` is an error that names `--force`.
+    func reportIfLoggedIn(context: HappyContext) throws -> Bool {
+        guard try AccessKey.load(from: home) != nil else { return false }
+        let settings = (try? Settings.load(from: home)) ?? Settings()
+        let console = context.console
+        console.out("\(console.checkMark) Already authenticated")
+        console.out("  Machine ID: \(settings.machineId ?? "(none)")")
+        console.out("  Host: \(context.hostName)")
+        console.out("  Use 'happy auth login --force' to re-authenticate")
+        return true
+    }
+
+    /// Stores `accessKey` and makes sure a machine id exists (keeping one the TypeScript CLI made). Returns the id.
+    /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched.
+    @discardableResult
+    public func store(_ accessKey: AccessKey, newMachineId: () -> String = { UUID().uuidString.lowercased() }) throws -> String {
+        let lock = try HomeLock(home: home)
+        defer { withExtendedLifetime(lock) {} }
+        var settings = try Settings.load(from: home)
+        let machineId = settings.machineId ?? newMachineId()
+        let writeSettings = settings.machineId == nil
+        settings.machineId = machineId
+        try accessKey.store(in: home)
+        if writeSettings { try settings.store(in: home) }
+        return machineId
+    }
+
+    /// Removes `access.key` and the machine id; keeps every other settings key. Removes `settings.json` when
+    /// nothing else is left in it. Returns what was removed, for the report.
+    public func clear() throws -> (removedCredentials: Bool, removedMachineId: Bool) {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: home.path, isDirectory: &isDir), isDir.boolValue else {
+            return (false, false)
+        }
+        let lock = try HomeLock(home: home)
+        defer { withExtendedLifetime(lock) {} }
+        let removedKey = try home.remove(home.accessKeyPath)
+        var removedId = false
+        if let settings = try? Settings.load(from: home), settings.machineId != nil {
+            var updated = settings
+            updated.machineId = nil
+            if updated.isEmptyWithoutMachineId { try home.remove(home.settingsPath) } else { try updated.store(in: home) }
+            removedId = true
+        }
+        return (removedKey, removedId)
+    }
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Standard base64 (with padding) and base64url (RFC 4648 §5, no padding), strict on input.
+public enum Base64 {
+    public static func encode(_ bytes: some Collection<UInt8>) -> String { Data(bytes).base64EncodedString() }
+
+    public static func decode(_ text: String) -> [UInt8]? {
+        guard let data = Data(base64Encoded: text) else { return nil }
+        return [UInt8](data)
+    }
+
+    public static func encodeURL(_ bytes: some Collection<UInt8>) -> String {
+        encode(bytes).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func decodeURL(_ text: String) -> [UInt8]? {
+        guard !text.contains("+"), !text.contains("/"), !text.contains("=") else { return nil }
+        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        while s.count % 4 != 0 { s += "=" }
+        return decode(s)
+    }
+}

@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+
+/// The live transport: one AsyncHTTPClient per run (connections kept alive across polls), system roots plus
+/// `--ca`, an optional client certificate, proxies from the environment, and a cap on response bodies.
+public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   // clients are immutable after init
+    private let direct: HTTPClient
+    private let proxies: ProxySettings
+    private let maxBodyBytes: Int
+
+    public init(options: TransportOptions, environment: [String: String]) throws {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        if let caFile = options.caFile {
+            do {
+                let roots = try NIOSSLCertificate.fromPEMFile(caFile)
+                guard !roots.isEmpty else { throw HappyError.usage("--ca \(caFile): no PEM certificates found in it") }
+                tls.additionalTrustRoots = [.certificates(roots)]
+            } catch let error as HappyError {
+                throw error
+            } catch {
+                throw HappyError.usage("--ca \(caFile): cannot read PEM certificates from it (\(error))")
+            }
+        }
+        if let identity = options.clientIdentity {
+            do {
+                tls.certificateChain = try identity.certificateChainDER.map {
+                    .certificate(try NIOSSLCertificate(bytes: $0, format: .der))
+                }
+                tls.privateKey = .privateKey(try identity.privateKeyDER.withUnsafeBytes {
+                    try NIOSSLPrivateKey(bytes: Array($0), format: .der)
+                })
+            } catch {
+                throw HappyError.refused("the TLS stack could not use this certificate and key (\(error))")
+            }
+        }
+        proxies = ProxySettings(environment: environment)
+        maxBodyBytes = options.maxBodyBytes
+        var config = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(10), read: .seconds(30)))
+        config.httpVersion = .http1Only
+        // Fail a refused connection at once: the login flow owns retries (with backoff and a deadline).
+        config.connectionPool.retryConnectionEstablishment = false
+        direct = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        proxiedClients = [:]
+        baseConfig = config
+    }
+
+    private let baseConfig: HTTPClient.Configuration
+    private let lock = NSLock()
+    private var proxiedClients: [String: HTTPClient]
+
+    /// The client for a proxy (made once per proxy and reused), or the direct client.
+    private func client(for url: String) throws -> HTTPClient {
+        guard let proxy = try proxies.proxy(for: url) else { return direct }
+        let key = "\(proxy.host):\(proxy.port)"
+        lock.lock()
+        defer { lock.unlock() }
+        if let existing = proxiedClients[key] { return existing }
+        var config = baseConfig
+        if let credentials = proxy.credentials {
+            let parts = credentials.split(separator: ":", maxSplits: 1).map(String.init)
+            config.proxy = .server(host: proxy.host, port: proxy.port,
+                                   authorization: .basic(username: parts[0], password: parts.count > 1 ? parts[1] : ""))
+        } else {
+            config.proxy = .server(host: proxy.host, port: proxy.port)
+        }
+        let made = HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
+        proxiedClients[key] = made
+        return made
+    }
+
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let client = try client(for: request.url)
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        let server = Self.origin(of: request.url)
+        do {
+            let timeout = TimeAmount.nanoseconds(Int64(request.timeout.components.seconds) * 1_000_000_000
+                + request.timeout.components.attoseconds / 1_000_000_000)
+            let response = try await client.execute(outgoing, timeout: timeout)
+            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                throw HappyError.badResponse("the server sent \(length) bytes; more than the \(maxBodyBytes / 1024) KiB allowed")
+            }
+            let body = try await response.body.collect(upTo: maxBodyBytes)
+            var headers: [String: String] = [:]
+            for (name, value) in response.headers { headers[name.lowercased()] = value }
+            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
+        } catch let error as HappyError {
+            throw error
+        } catch is NIOTooManyBytesError {
+            throw HappyError.badResponse("the server's answer is larger than \(maxBodyBytes / 1024) KiB")
+        } catch is CancellationError {
+            throw CancellationError()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            throw TransportErrorMapping.map(error, server: server)
+        }
+    }
+
+    public func shutdown() async {
+        try? await direct.shutdown()
+        let others = lock.withLock { Array(proxiedClients.values) }
+        for c in others { try? await c.shutdown() }
+    }
+
+    static func origin(of url: String) -> String {
+        guard let c = URLComponents(string: url), let host = c.host else { return url }
+        return "\(c.scheme ?? "https")://\(host)\(c.port.map { ":\($0)" } ?? "")"
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+
+/// The Happy server's auth endpoints (PROTOCOL §1–2): builds requests (JSON, `X-Happy-Client`) and decodes
+/// replies. Status codes are returned to the flows, which know what each means to the user.
+public struct HappyAPI: Sendable {
+    public let server: String
+    let transport: any HTTPTransport
+    let requestTimeout: Duration
+
+    public init(server: String, transport: any HTTPTransport, requestTimeout: Duration = .seconds(15)) {
+        self.server = server
+        self.transport = transport
+        self.requestTimeout = requestTimeout
+    }
+
+    /// A reply: its status and, for 2xx, the decoded body.
+    public struct Reply<T: Sendable>: Sendable {
+        public var status: Int
+        public var value: T?
+        public var error: String?
+        public var retryAfter: String?
+    }
+
+    func send<T: Decodable & Sendable>(
+        _ method: String, _ path: String, body: (some Encodable)?, token: String? = nil, as: T.Type
+    ) async throws -> Reply<T> {
+        var headers = ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"]
+        var bytes: [UInt8]?
+        if let body {
+            headers["Content-Type"] = "application/json"
+            bytes = Array(try JSONEncoder().encode(body))
+        }
+        if let token { headers["Authorization"] = "Bearer \(token)" }
+        let response = try await transport.send(
+            HTTPRequest(method: method, url: server + path, headers: headers, body: bytes, timeout: requestTimeout))
+        var reply = Reply<T>(status: response.status, value: nil, error: nil, retryAfter: response.header("retry-after"))
+        if (200..<300).contains(response.status) {
+            do { reply.value = try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
+                throw HappyError.badResponse("\(method) \(path) answered \(response.status) with a body that is not the expected JSON")
+            }
+        } else {
+            reply.error = (try? JSONDecoder().decode(ErrorReply.self, from: Data(response.body)))?.error
+        }
+        return reply
+    }
+
+    private struct NoBody: Encodable {}
+
+    /// `POST /v1/auth/request` — create or poll a terminal auth request.
+    public func requestAuth(publicKey: [UInt8]) async throws -> Reply<AuthRequestReply> {
+        try await send("POST", "/v1/auth/request", body: AuthRequestBody(publicKey: Base64.encode(publicKey), supportsV2: true),
+                       as: AuthRequestReply.self)
+    }
+
+    /// `POST /v1/auth` — the approving side logs in with a signed challenge.
+    public func authenticate(signing key: SigningKeyPair) async throws -> Reply<TokenReply> {
+        let challenge = SigningKeyPair.randomChallenge()
+        let body = AuthChallengeBody(publicKey: Base64.encode(key.publicKey), challenge: Base64.encode(challenge),
+                                     signature: Base64.encode(key.sign(challenge)))
+        return try await send("POST", "/v1/auth", body: body, as: TokenReply.self)
+    }
+
+    /// `GET /v1/auth/request/status?publicKey=…`
+    public func requestStatus(publicKey: [UInt8]) async throws -> Reply<RequestStatusReply> {
+        let query = Base64.encode(publicKey).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        return try await send("GET", "/v1/auth/request/status?publicKey=\(query)", body: NoBody?.none,
+                              as: RequestStatusReply.self)
+    }
+
+    /// `POST /v1/auth/response` — answer a terminal's request with a sealed bundle.
+    public func respond(publicKey: [UInt8], bundle: [UInt8], token: String) async throws -> Reply<SuccessReply> {
+        try await send("POST", "/v1/auth/response",
+                       body: AuthResponseBody(publicKey: Base64.encode(publicKey), response: Base64.encode(bundle)),
+                       token: token, as: SuccessReply.self)
+    }
+
+    /// `POST /v1/auth/mtls` over a connection that presents the client certificate.
+    public func mtlsLogin() async throws -> Reply<TokenReply> {
+        try await send("POST", "/v1/auth/mtls", body: [String: String](), as: TokenReply.self)
+    }
+
+    /// `GET /v1/features` as raw JSON (its shape varies between servers).
+    public func features() async throws -> JSONValue? {
+        let response = try await transport.send(HTTPRequest(
+            method: "GET", url: server + "/v1/features",
+            headers: ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"], timeout: requestTimeout))
+        guard response.status == 200 else { return nil }
+        return try? JSONParser.parse(response.body)
+    }
+}

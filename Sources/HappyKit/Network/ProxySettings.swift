@@ -1,0 +1,89 @@
+import Foundation
+
+/// Proxy choice from the environment, as curl makes it: `https_proxy`/`HTTPS_PROXY` for https URLs,
+/// `http_proxy`/`HTTP_PROXY` for http URLs, `all_proxy`/`ALL_PROXY` as a fallback (lower case wins when both are
+/// set), and `no_proxy`/`NO_PROXY` listing hosts, domain suffixes (`example.com` and `.example.com` both match
+/// `a.example.com`), IP addresses, CIDR ranges, or `*`. Loopback targets never use a proxy.
+public struct ProxySettings: Sendable, Equatable {
+    public struct Proxy: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        /// `user:password` from the proxy URL, for Basic proxy authorization.
+        public var credentials: String?
+    }
+
+    private let environment: [String: String]
+
+    public init(environment: [String: String]) { self.environment = environment }
+
+    private func value(_ name: String) -> String? {
+        for key in [name.lowercased(), name.uppercased()] {
+            if let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty { return v }
+        }
+        return nil
+    }
+
+    /// The proxy for `url`, or nil for a direct connection. Throws `.usage` for a proxy URL that cannot be parsed.
+    public func proxy(for url: String) throws -> Proxy? {
+        guard let target = URLComponents(string: url), let host = target.host?.lowercased(), !host.isEmpty else { return nil }
+        let scheme = target.scheme?.lowercased() ?? "https"
+        if Self.isLoopback(host) || bypasses(host) { return nil }
+        guard let raw = value(scheme == "https" ? "https_proxy" : "http_proxy") ?? value("all_proxy") else { return nil }
+        let withScheme = raw.contains("://") ? raw : "http://" + raw
+        guard let p = URLComponents(string: withScheme), let proxyHost = p.host, !proxyHost.isEmpty else {
+            throw HappyError.usage("cannot understand the proxy setting \(Self.redact(raw)); expected http://host:port")
+        }
+        guard p.scheme?.lowercased() == "http" || p.scheme?.lowercased() == "https" else {
+            throw HappyError.usage("only http:// proxies are supported, not \(p.scheme ?? "?")://")
+        }
+        let credentials = p.user.map { u in p.password.map { "\(u):\($0)" } ?? u }
+        return Proxy(host: proxyHost, port: p.port ?? 1080, credentials: credentials?.removingPercentEncoding)
+    }
+
+    /// Whether `host` matches an entry of `no_proxy`.
+    func bypasses(_ host: String) -> Bool {
+        guard let list = value("no_proxy") else { return false }
+        let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        for rawEntry in list.split(separator: ",") {
+            var entry = rawEntry.trimmingCharacters(in: .whitespaces).lowercased()
+            if entry.isEmpty { continue }
+            if entry == "*" { return true }
+            if entry.hasPrefix("[") { entry = String(entry.dropFirst().dropLast()) }
+            if entry.contains("/"), Self.cidrContains(entry, bare) { return true }
+            if entry.hasPrefix(".") { entry.removeFirst() }
+            if entry.hasPrefix("*.") { entry.removeFirst(2) }
+            if let colon = entry.lastIndex(of: ":"), !entry.contains("::"), entry.filter({ $0 == ":" }).count == 1 {
+                entry = String(entry[..<colon])   // host:port entries: curl matches on the host
+            }
+            if bare == entry || bare.hasSuffix("." + entry) { return true }
+        }
+        return false
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        let h = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
+        return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.")
+    }
+
+    /// IPv4 CIDR match (`10.0.0.0/8`).
+    static func cidrContains(_ cidr: String, _ host: String) -> Bool {
+        let parts = cidr.split(separator: "/")
+        guard parts.count == 2, let bits = Int(parts[1]), (0...32).contains(bits),
+            let net = ipv4(String(parts[0])), let addr = ipv4(host)
+        else { return false }
+        let mask: UInt32 = bits == 0 ? 0 : ~UInt32(0) << (32 - UInt32(bits))
+        return net & mask == addr & mask
+    }
+
+    static func ipv4(_ s: String) -> UInt32? {
+        let octets = s.split(separator: ".", omittingEmptySubsequences: false).compactMap { UInt32($0) }
+        guard octets.count == 4, octets.allSatisfy({ $0 < 256 }) else { return nil }
+        return octets.reduce(0) { $0 << 8 | $1 }
+    }
+
+    /// A proxy URL with any password hidden, for messages.
+    static func redact(_ raw: String) -> String {
+        guard let at = raw.lastIndex(of: "@"), let scheme = raw.range(of: "://") else { return raw }
+        return raw[..<scheme.upperBound] + "***@" + raw[raw.index(after: at)...]
+    }
+}

@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOSSL
+
+/// Turns NIO / AsyncHTTPClient / TLS errors into what the user experiences. Raw library errors never reach users.
+enum TransportErrorMapping {
+    static func map(_ error: any Error, server: String) -> HappyError {
+        let text = String(describing: error)
+        let lower = text.lowercased()
+        // The server (or its proxy) rejected our client certificate: a TLS alert during the handshake.
+        let refusedMarkers = ["alert_certificate_required", "alert_bad_certificate", "sslv3_alert_bad_certificate",
+                              "tlsv13_alert_certificate_required", "alert_unknown_ca", "tlsv1_alert_unknown_ca",
+                              "certificate_required", "alert_handshake_failure", "sslv3_alert_handshake_failure",
+                              "alert_access_denied", "alert_certificate_unknown", "alert_certificate_expired",
+                              "certificate_expired", "certificate_revoked", "alert_decrypt_error"]
+        if refusedMarkers.contains(where: lower.contains) && !lower.contains("certificate_verify_failed") {
+            return .refused("the server did not accept this certificate during the TLS handshake "
+                + "(\(shortReason(text))). Ask your IT team whether it is enrolled for \(server).")
+        }
+        if lower.contains("certificate_verify_failed") || lower.contains("failedtovalidatehostname")
+            || lower.contains("unable to get local issuer") || lower.contains("self signed")
+            || lower.contains("self-signed") || lower.contains("hostname")
+        {
+            return .untrustedServer(server: server, reason: shortReason(text))
+        }
+        if let http = error as? HTTPClientError {
+            switch http {
+            case .connectTimeout: return .serverUnreachable(server: server, reason: "connection timed out")
+            case .readTimeout, .deadlineExceeded: return .serverUnreachable(server: server, reason: "no answer in time")
+            case .remoteConnectionClosed: return .serverUnreachable(server: server, reason: "the connection was closed")
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return .usage("\(server) is not a valid http(s) URL")
+            case .proxyAuthenticationRequired: return .serverUnreachable(server: server, reason: "the proxy asks for credentials")
+            case .invalidProxyResponse: return .serverUnreachable(server: server, reason: "the proxy refused the connection")
+            default: break
+            }
+        }
+        if let io = error as? IOError {
+            return .serverUnreachable(server: server, reason: String(cString: strerror(io.errnoCode)).lowercased())
+        }
+        if lower.contains("connection refused") || lower.contains("econnrefused") {
+            return .serverUnreachable(server: server, reason: "connection refused")
+        }
+        if lower.contains("reset") { return .serverUnreachable(server: server, reason: "connection reset") }
+        if lower.contains("dns") || lower.contains("name or service not known") || lower.contains("nodename") {
+            return .serverUnreachable(server: server, reason: "the host name could not be resolved")
+        }
+        if error is NIOSSLError {
+            return .serverUnreachable(server: server, reason: "TLS failed (\(shortReason(text)))")
+        }
+        return .serverUnreachable(server: server, reason: shortReason(text))
+    }
+
+    /// The first line of an error description, capped.
+    static func shortReason(_ text: String) -> String {
+        let line = text.split(separator: "\n").first.map(String.init) ?? text
+        return line.count > 160 ? String(line.prefix(157)) + "..." : line
+    }
+}

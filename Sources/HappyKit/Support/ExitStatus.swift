@@ -1,0 +1,11 @@
+/// Process exit statuses (PROTOCOL §4, sysexits). Thrown directly when the message was already shown.
+public enum ExitStatus: Int32, Error, Sendable, CaseIterable {
+    case ok = 0
+    case failure = 1
+    case usage = 64
+    case unavailable = 69
+    case timedOut = 75
+    case badResponse = 76
+    case refused = 77
+    case interrupted = 130
+}

@@ -1,0 +1,103 @@
+import Foundation
+
+/// Everything outside HappyKit's own memory, in one value: terminal, clock, randomness, environment, files, HTTP.
+/// Commands build the live one; tests build fakes. HappyKit never reaches for globals.
+public struct HappyContext: Sendable {
+    public var console: Console
+    /// Makes the one HTTP transport of a run; called only by flows that talk to a server (never by `status`).
+    public var makeTransport: @Sendable (TransportOptions) throws -> any HTTPTransport
+    public var timing: Timing
+    /// HAPPY_*, NO_COLOR, BROWSER, proxies; never read from ProcessInfo inside HappyKit.
+    public var environment: [String: String]
+    public var home: HappyHome
+    public var browser: any BrowserOpener
+    public var hostName: String
+    /// A uniform random number in 0..<1, for backoff jitter.
+    public var random: @Sendable () -> Double
+    /// Signals and process control for stopping the daemon.
+    public var processes: ProcessControl
+
+    public init(
+        console: Console, makeTransport: @escaping @Sendable (TransportOptions) throws -> any HTTPTransport,
+        timing: Timing, environment: [String: String], home: HappyHome, browser: any BrowserOpener,
+        hostName: String, random: @escaping @Sendable () -> Double, processes: ProcessControl
+    ) {
+        self.console = console
+        self.makeTransport = makeTransport
+        self.timing = timing
+        self.environment = environment
+        self.home = home
+        self.browser = browser
+        self.hostName = hostName
+        self.random = random
+        self.processes = processes
+    }
+
+    /// `HAPPY_DEBUG=1` (or `--debug`, which sets it).
+    public var isDebug: Bool { ["1", "true", "yes"].contains(environment["HAPPY_DEBUG"]?.lowercased() ?? "") }
+
+    /// The server base URL: `--server`, else `HAPPY_SERVER_URL`, else the public server (PROTOCOL §4).
+    public func serverURL(override: String?) -> String {
+        let raw = override ?? environment["HAPPY_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? "https://api.cluster-fluster.com"
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
+
+    public var webappURL: String {
+        let raw = environment["HAPPY_WEBAPP_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://app.happy.engineering"
+        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    }
+
+    /// Extra CA roots: `--ca`, else `HAPPY_CA_FILE`.
+    public func caFile(override: String?) -> String? {
+        override ?? environment["HAPPY_CA_FILE"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+}
+
+/// The clock, injected: wall time for expiry checks, monotonic time for deadlines, and sleeping.
+public struct Timing: Sendable {
+    public var now: @Sendable () -> Date
+    public var elapsed: @Sendable () -> Duration
+    public var sleep: @Sendable (Duration) async throws -> Void
+
+    public init(now: @escaping @Sendable () -> Date, elapsed: @escaping @Sendable () -> Duration,
+                sleep: @escaping @Sendable (Duration) async throws -> Void) {
+        self.now = now
+        self.elapsed = elapsed
+        self.sleep = sleep
+    }
+
+    /// The real clock.
+    public static func live() -> Timing {
+        let clock = ContinuousClock()
+        let start = clock.now
+        return Timing(now: { Date() }, elapsed: { clock.now - start }, sleep: { try await Task.sleep(for: $0) })
+    }
+}
+
+/// Signals and waiting on processes (the daemon), injected so tests never signal a real pid.
+public struct ProcessControl: Sendable {
+    /// True while the pid exists.
+    public var isAlive: @Sendable (Int32) -> Bool
+    /// Sends a signal; returns whether it was delivered.
+    public var signal: @Sendable (Int32, Int32) -> Bool
+    /// The command line of a pid, when readable (to check a pid still belongs to a happy daemon).
+    public var commandLine: @Sendable (Int32) -> String?
+
+    public init(isAlive: @escaping @Sendable (Int32) -> Bool, signal: @escaping @Sendable (Int32, Int32) -> Bool,
+                commandLine: @escaping @Sendable (Int32) -> String?) {
+        self.isAlive = isAlive
+        self.signal = signal
+        self.commandLine = commandLine
+    }
+
+    public static func live() -> ProcessControl {
+        ProcessControl(
+            isAlive: { pid in kill(pid, 0) == 0 || errno == EPERM },
+            signal: { pid, sig in kill(pid, sig) == 0 },
+            commandLine: { pid in
+                guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+                return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
+            })
+    }
+}

@@ -1,0 +1,50 @@
+/// Every failure `happy` reports to a user. `userMessage` is one line: what happened, then what to do next.
+/// Never carries a token, secret or key.
+public enum HappyError: Error, Equatable, Sendable {
+    case serverUnreachable(server: String, reason: String)
+    case untrustedServer(server: String, reason: String)
+    case approvalTimedOut(seconds: Int)
+    /// Includes bundles that fail to decrypt (exit 76).
+    case badResponse(String)
+    /// 401/403/409 from the server, or a local check that failed (exit 77).
+    case refused(String)
+    case fileProblem(path: String, reason: String)
+    case usage(String)
+    /// Something the user must act on that is none of the above (exit 1), e.g. an unknown approval request.
+    case failed(String)
+    case internalFailure(String)
+
+    /// The single mapping from errors to exit statuses (PROTOCOL §4).
+    public var exitStatus: ExitStatus {
+        switch self {
+        case .serverUnreachable, .untrustedServer: .unavailable
+        case .approvalTimedOut: .timedOut
+        case .badResponse: .badResponse
+        case .refused: .refused
+        case .usage: .usage
+        case .fileProblem, .failed, .internalFailure: .failure
+        }
+    }
+
+    public var userMessage: String {
+        switch self {
+        case .serverUnreachable(let server, let reason):
+            "happy: cannot reach \(server): \(reason). Check the network, or --server / HAPPY_SERVER_URL."
+        case .untrustedServer(let server, let reason):
+            "happy: the certificate of \(server) is not trusted (\(reason)). "
+                + "If it uses a private CA, pass it with --ca <file> or HAPPY_CA_FILE."
+        case .approvalTimedOut(let seconds):
+            "happy: no approval arrived within \(seconds) s. Run `happy auth login` again, or raise --timeout."
+        case .badResponse(let what):
+            "happy: the server's answer could not be used: \(what). Nothing was written; try `happy auth login` again."
+        case .refused(let what):
+            "happy: \(what)"
+        case .fileProblem(let path, let reason):
+            "happy: \(path): \(reason)"
+        case .usage(let what), .failed(let what):
+            "happy: \(what)"
+        case .internalFailure(let what):
+            "happy: internal error: \(what)"
+        }
+    }
+}

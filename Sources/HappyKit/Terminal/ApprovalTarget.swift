@@ -1,0 +1,41 @@
+import Foundation
+
+/// Shows the mobile approval target (PROTOCOL §1.3, §4): the QR code on stdout, then the URL alone on its own line.
+/// A QR wider than the terminal is not drawn; a hint says so and the URL is still printed.
+struct ApprovalTarget {
+    let console: Console
+    let inverted: Bool
+
+    func showQR(for url: String) throws {
+        let matrix = try QRMatrix(encoding: url)
+        let renderer = QRRenderer(style: console.unicodeEnabled ? .unicode : .ascii, inverted: inverted)
+        if let width = console.width, renderer.width(of: matrix) > width {
+            console.err("The QR code needs \(renderer.width(of: matrix)) columns but the terminal has \(width); "
+                + "widen the window and run again, or paste the URL below into the Happy app.")
+        } else {
+            console.out("")
+            for row in renderer.render(matrix) { console.out(row) }
+        }
+        console.out(url)
+    }
+}
+
+/// The interactive choice between mobile and web (only when stdin and stdout are terminals).
+struct MethodPicker {
+    let console: Console
+
+    func ask() async throws -> LoginMethod {
+        console.err("How do you want to approve this terminal?")
+        console.err("  1) Mobile app: scan a QR code")
+        console.err("  2) Web browser")
+        while true {
+            console.errRaw("Choose 1 or 2 [1]: ")
+            guard let line = await console.readLine() else { throw CancellationError() }
+            switch line.trimmingCharacters(in: .whitespaces).lowercased() {
+            case "", "1", "m", "mobile": return .mobile
+            case "2", "w", "web": return .web
+            default: console.err("Please answer 1 or 2.")
+            }
+        }
+    }
+}
