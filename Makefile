@@ -1,0 +1,56 @@
+# happy — build, test, demo, bench, install.
+PREFIX ?= /usr/local
+DESTDIR ?=
+SWIFT ?= swift
+RELEASE_FLAGS = -c release --static-swift-stdlib
+BIN_DIR = $(DESTDIR)$(PREFIX)/bin
+MAN_DIR = $(DESTDIR)$(PREFIX)/share/man/man1
+BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSH_DIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
+FISH_DIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
+
+.PHONY: all build release test demo bench completions man install uninstall clean
+
+all: build
+
+build:
+	$(SWIFT) build
+
+release:
+	$(SWIFT) build $(RELEASE_FLAGS) --product happy
+
+# Unit, CLI and end-to-end tests (the e2e tests spawn the built binaries against the local server).
+test:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+# A real login against the local server, approved by its built-in account.
+demo:
+	scripts/demo.sh
+
+# Startup time and memory of `happy auth status` next to `node -e 0`, and approval-to-exit latency.
+bench:
+	scripts/bench.sh
+
+# Regenerate the committed shell completions and man page from the ArgumentParser definitions.
+completions: build
+	.build/debug/happy --generate-completion-script bash > completions/happy.bash
+	.build/debug/happy --generate-completion-script zsh > completions/_happy
+	.build/debug/happy --generate-completion-script fish > completions/happy.fish
+
+man:
+	scripts/generate-man.sh
+
+install: release
+	install -d $(BIN_DIR) $(MAN_DIR) $(BASH_DIR) $(ZSH_DIR) $(FISH_DIR)
+	install -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/happy" $(BIN_DIR)/happy
+	install -m 0644 completions/happy.1 $(MAN_DIR)/happy.1
+	install -m 0644 completions/happy.bash $(BASH_DIR)/happy
+	install -m 0644 completions/_happy $(ZSH_DIR)/_happy
+	install -m 0644 completions/happy.fish $(FISH_DIR)/happy.fish
+
+uninstall:
+	rm -f $(BIN_DIR)/happy $(MAN_DIR)/happy.1 $(BASH_DIR)/happy $(ZSH_DIR)/_happy $(FISH_DIR)/happy.fish
+
+clean:
+	rm -rf .build
