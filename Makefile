@@ -30,7 +30,7 @@ demo:
 
 # Startup time and memory of `happy auth status` next to `node -e 0`, and approval-to-exit latency.
 bench:
-	scripts/bench.sh
+	python3 scripts/bench.py
 
 # Regenerate the committed shell completions and man page from the ArgumentParser definitions.
 completions: build
