@@ -11,6 +11,7 @@
 #   cn-only                 CN "dave-laptop", no SAN             soon  expires in 3 days
 #   expired                 2020-01-01 → 2021-01-01              not-yet-valid  2090-01-01 → 2091-01-01
 #   other-ca-client         SAN email eve@example.com, signed by other-ca
+#   uri                     CN "frank-service", SAN URI spiffe://happy.test/frank, DNS frank.happy.test, IP ::1
 #   mismatch.pem/.key       alice's certificate with an unrelated key
 #   alice-combined.pem      certificate + key         alice-chain.pem      alice + ca
 #   alice-encrypted.key     PKCS#8 PEM, AES-256       alice-encrypted-traditional.key  "Proc-Type: 4,ENCRYPTED"
@@ -97,6 +98,8 @@ leaf upn "/O=Happy Test/CN=Carol UPN" 825 ca clientAuth "otherName:1.3.6.1.4.1.3
 leaf cn-only "/O=Happy Test/CN=dave-laptop" 825 ca clientAuth
 leaf soon "/O=Happy Test/CN=Soon Expiring" 3 ca clientAuth "email:soon@example.com"
 leaf other-ca-client "/CN=Eve Other" 825 other-ca clientAuth "email:eve@example.com"
+leaf uri "/O=Happy Test/CN=frank-service" 825 ca clientAuth \
+    "URI:spiffe://happy.test/frank, DNS:frank.happy.test, IP:::1"
 
 cat >"$work/ca.cnf" <<EOF
 [ ca ]
@@ -135,7 +138,7 @@ fi
 printf 'this is not a certificate\nhello world\n' >"$out/garbage.pem"
 
 # Certificates are public; everything holding a key stays 0600 (from the umask).
-for name in ca other-ca server alice bob-other-domain upn cn-only soon other-ca-client expired not-yet-valid \
-    mismatch alice-chain garbage; do
+for name in ca other-ca server alice bob-other-domain upn cn-only soon other-ca-client uri expired \
+    not-yet-valid mismatch alice-chain garbage; do
     chmod 644 "$out/$name.pem"
 done

@@ -24,7 +24,8 @@ final class CertificateBundle {
             }
             guard let certificate else {
                 OpenSSLErrors.clear()
-                throw HappyError.refused("\(file.path) contains a certificate that cannot be read; is the file damaged?")
+                throw HappyError.refused(
+                    "\(file.path) contains a certificate that cannot be read; is the file damaged?")
             }
             certificates.append(certificate)
         }
@@ -63,7 +64,9 @@ final class CertificateBundle {
 
     /// A PKCS#12 bundle: its key, its certificate and any others. Returns false when the file is not PKCS#12 at all.
     /// A wrong password is told apart from damage by the MAC check, before anything is decrypted.
-    func addPKCS12(from file: CertificateFile, hasKeyFile: Bool, password: (String) throws -> SecretBytes) throws -> Bool {
+    func addPKCS12(
+        from file: CertificateFile, hasKeyFile: Bool, password: (String) throws -> SecretBytes
+    ) throws -> Bool {
         let parsed = file.bytes.withUnsafeBytes { raw -> OpaquePointer? in
             var cursor = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) as UnsafePointer<UInt8>?
             return d2i_PKCS12(nil, &cursor, raw.count)
@@ -148,7 +151,8 @@ final class CertificateBundle {
         guard let key else { throw HappyError.internalFailure("no private key to export") }
         guard let leaf = certificates.firstIndex(where: { X509_check_private_key($0, key) == 1 }) else {
             OpenSSLErrors.clear()
-            throw HappyError.refused("the private key in \(keyPath) does not belong to the certificate in \(certificatePath)")
+            throw HappyError.refused(
+                "the private key in \(keyPath) does not belong to the certificate in \(certificatePath)")
         }
         var ordered = certificates
         ordered.insert(ordered.remove(at: leaf), at: 0)
@@ -173,7 +177,9 @@ final class CertificateBundle {
     }
 
     /// A read-only memory BIO over one PEM block, straight on the locked file buffer (no copy).
-    private static func withBIO<T>(_ file: CertificateFile, _ block: PEMBlock, _ body: (OpaquePointer) throws -> T) throws -> T {
+    private static func withBIO<T>(
+        _ file: CertificateFile, _ block: PEMBlock, _ body: (OpaquePointer) throws -> T
+    ) throws -> T {
         try file.bytes.withUnsafeBytes { text in
             guard let base = text.baseAddress,
                 let bio = BIO_new_mem_buf(base + block.range.lowerBound, Int32(block.range.count))

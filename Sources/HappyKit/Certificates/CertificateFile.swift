@@ -36,7 +36,8 @@ struct CertificateFile {
                 let got = read(fd, buffer.baseAddress! + done, size - done)
                 if got < 0 && errno == EINTR { continue }
                 guard got > 0 else {
-                    throw HappyError.refused("cannot read the \(role) \(path): \(got < 0 ? Self.describe(errno) : "file shrank while reading")")
+                    let reason = got < 0 ? Self.describe(errno) : "the file shrank while being read"
+                    throw HappyError.refused("cannot read the \(role) \(path): \(reason)")
                 }
                 done += got
             }
@@ -115,7 +116,8 @@ struct PEMBlock: Equatable {
 
     private static func starts(_ text: UnsafeRawBufferPointer, _ line: Range<Int>, with prefix: String) -> Bool {
         let prefix = Array(prefix.utf8)
-        return line.count >= prefix.count && text[line.lowerBound..<line.lowerBound + prefix.count].elementsEqual(prefix)
+        guard line.count >= prefix.count else { return false }
+        return text[line.lowerBound..<line.lowerBound + prefix.count].elementsEqual(prefix)
     }
 
     /// The label of a `-----BEGIN X-----` / `-----END X-----` line, or nil. Labels are short ASCII, never secret.

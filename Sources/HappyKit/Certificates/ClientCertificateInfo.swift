@@ -140,7 +140,8 @@ public struct ClientCertificateInfo: Sendable, Equatable, Codable {
 
     private static func ia5(_ string: UnsafeMutablePointer<ASN1_STRING>?) -> String? {
         guard let string, let bytes = ASN1_STRING_get0_data(string) else { return nil }
-        return String(decoding: UnsafeBufferPointer(start: bytes, count: Int(ASN1_STRING_length(string))), as: UTF8.self)
+        let length = Int(ASN1_STRING_length(string))
+        return String(decoding: UnsafeBufferPointer(start: bytes, count: length), as: UTF8.self)
     }
 
     /// Microsoft's UPN other-name (OID 1.3.6.1.4.1.311.20.2.3, a UTF8String); other other-names are skipped.

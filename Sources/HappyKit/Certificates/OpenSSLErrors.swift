@@ -21,7 +21,8 @@ struct OpenSSLErrors {
             if result.firstMessage == nil {
                 var text = [CChar](repeating: 0, count: 256)
                 ERR_error_string_n(code, &text, text.count)
-                result.firstMessage = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let bytes = text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+                result.firstMessage = String(decoding: bytes, as: UTF8.self)
             }
             switch (library, reason) {
             case (_, happy_ERR_R_UNSUPPORTED()), (_, happy_ERR_R_FETCH_FAILED()),

@@ -30,9 +30,10 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
                 tls.certificateChain = try identity.certificateChainDER.map {
                     .certificate(try NIOSSLCertificate(bytes: $0, format: .der))
                 }
-                tls.privateKey = .privateKey(try identity.privateKeyDER.withUnsafeBytes {
-                    try NIOSSLPrivateKey(bytes: Array($0), format: .der)
-                })
+                // NIOSSL takes an array: make the one short-lived copy and wipe it once the key is parsed.
+                var der = identity.privateKeyDER.withUnsafeBytes { Array($0) }
+                defer { SecretBytes.wipe(&der) }
+                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: der, format: .der))
             } catch {
                 throw HappyError.refused("the TLS stack could not use this certificate and key (\(error))")
             }
