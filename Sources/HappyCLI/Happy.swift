@@ -10,9 +10,9 @@ struct Happy: AsyncParsableCommand {
             Happy lets you drive AI coding sessions on your machines from your phone. `happy auth login` links \
             this machine to your account; `happy auth status` shows whether it is linked.
 
-            Exit codes: 0 ok · 1 other failure · 64 usage · 69 server unreachable or untrusted · \
-            75 timed out waiting for approval · 76 bad or undecryptable server response · \
-            77 refused by the server (401/403/409) or by a local check · 130 interrupted.
+            Exit codes: 0 ok; 1 other failure; 64 usage; 69 server unreachable or untrusted; \
+            75 timed out waiting for approval; 76 bad or undecryptable server response; \
+            77 refused by the server (401/403/409) or by a local check; 130 interrupted.
             """,
         version: HappyVersion.current,
         subcommands: [Auth.self])

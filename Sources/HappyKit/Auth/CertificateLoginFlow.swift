@@ -84,6 +84,11 @@ public struct CertificateLoginFlow: Sendable {
         case 409:
             throw HappyError.refused("this identity belongs to an end-to-end encrypted account (409 restore-required), "
                 + "which a certificate cannot unlock; log in with `happy auth login` (QR code) instead")
+        case 400 where reply.bodyPrefix.contains("No required SSL certificate was sent"):
+            throw HappyError.refused("the TLS proxy in front of \(options.server) received no client certificate (HTTP 400)")
+        case 400 where reply.bodyPrefix.contains("SSL certificate error"):
+            throw HappyError.refused("the server did not accept this certificate: the TLS proxy could not verify it "
+                + "(HTTP 400). Check that it was issued by your company's CA and has not been revoked")
         case 404:
             let features = try? await api.features()
             let advertised = features?["features"]?["mtls"]?["enabled"]?.boolValue

@@ -19,6 +19,8 @@ public struct HappyAPI: Sendable {
         public var value: T?
         public var error: String?
         public var retryAfter: String?
+        /// The start of a non-2xx body (proxies answer in HTML), for recognising well-known proxy errors.
+        public var bodyPrefix: String = ""
     }
 
     func send<T: Decodable & Sendable>(
@@ -40,6 +42,7 @@ public struct HappyAPI: Sendable {
             }
         } else {
             reply.error = (try? JSONDecoder().decode(ErrorReply.self, from: Data(response.body)))?.error
+            reply.bodyPrefix = String(decoding: response.body.prefix(512), as: UTF8.self)
         }
         return reply
     }

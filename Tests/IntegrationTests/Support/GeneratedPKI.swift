@@ -1,0 +1,106 @@
+import Foundation
+
+/// The test PKI of scripts/make-test-pki.sh, made once per test process.
+enum GeneratedPKI {
+    static let directory: String = {
+        let dir = NSTemporaryDirectory() + "happy-pki-" + UUID().uuidString.prefix(8)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/bash")
+        p.arguments = [Binaries.repositoryRoot + "/scripts/make-test-pki.sh", dir]
+        try? p.run()
+        p.waitUntilExit()
+        precondition(p.terminationStatus == 0, "make-test-pki.sh failed")
+        atexit { }
+        return dir
+    }()
+
+    static func path(_ name: String) -> String { directory + "/" + name }
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read back, released).
+func freeLoopbackPort() -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = 0
+    var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// A real nginx on a loopback port that terminates TLS, requires a client certificate signed by the test CA
+/// (`ssl_verify_client on`), strips any identity headers a client sent and overwrites them from its verified
+/// certificate variables, then proxies to the local server (forwarded mode, seed 000).
+final class NginxProxy: @unchecked Sendable {
+    let spawned: Spawned
+    let url: String
+    let scratch: Scratch
+
+    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") }
+
+    init(upstream: String) async throws {
+        scratch = try Scratch()
+        let port = freeLoopbackPort()
+        let dir = scratch.path
+        let user = getuid() == 0 ? "user root root;" : ""
+        let config = """
+            \(user)
+            daemon off;
+            master_process off;
+            worker_processes 1;
+            pid \(dir)/nginx.pid;
+            error_log \(dir)/error.log warn;
+            events { worker_connections 64; }
+            http {
+                access_log off;
+                client_body_temp_path \(dir)/body; proxy_temp_path \(dir)/proxy;
+                fastcgi_temp_path \(dir)/fastcgi; uwsgi_temp_path \(dir)/uwsgi; scgi_temp_path \(dir)/scgi;
+                server {
+                    listen 127.0.0.1:\(port) ssl;
+                    ssl_certificate \(GeneratedPKI.path("server.pem"));
+                    ssl_certificate_key \(GeneratedPKI.path("server.key"));
+                    ssl_client_certificate \(GeneratedPKI.path("ca.pem"));
+                    ssl_verify_client on;
+                    location / {
+                        proxy_pass \(upstream);
+                        proxy_set_header x-happier-client-cert-email "";
+                        proxy_set_header x-happier-client-cert-upn "";
+                        proxy_set_header x-happier-client-cert-sha256 "";
+                        proxy_set_header x-happier-client-cert-subject $ssl_client_s_dn;
+                        proxy_set_header x-happier-client-cert-issuer $ssl_client_i_dn;
+                    }
+                }
+            }
+            """
+        try config.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
+        spawned = try Spawned("/usr/sbin/nginx", ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
+                              environment: ProcessInfo.processInfo.environment, in: dir)
+        url = "https://127.0.0.1:\(port)"
+        // Ready when the port accepts connections.
+        for _ in 0..<200 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var addr = sockaddr_in()
+            addr.sin_family = sa_family_t(AF_INET)
+            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+            addr.sin_port = UInt16(port).bigEndian
+            let ok = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if ok == 0 { return }
+            guard spawned.process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        let log = (try? String(contentsOfFile: dir + "/error.log", encoding: .utf8)) ?? ""
+        throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr + log)
+    }
+
+    /// SIGKILL: a single-process nginx (master_process off) may linger on SIGTERM; it holds nothing to flush.
+    func stop() async {
+        kill(spawned.process.processIdentifier, SIGKILL)
+        await spawned.wait(seconds: 10)
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+import HappyKit
+
+/// `happy-test-server serve` on 127.0.0.1 and an ephemeral port, spawned as a real process.
+final class LocalServer: @unchecked Sendable {
+    let spawned: Spawned
+    let url: String
+    /// The built-in account's master secret, fixed so tests can check what lands in access.key.
+    let secretBase64: String
+    let scratch: Scratch
+
+    init(environment extra: [String: String] = [:]) async throws {
+        scratch = try Scratch()
+        secretBase64 = Base64.encode((0..<32).map { UInt8(($0 * 7 + 3) & 0xFF) })
+        var env = ProcessInfo.processInfo.environment
+        env["HAPPY_TEST_SERVER_SECRET"] = secretBase64
+        for (k, v) in extra { env[k] = v }
+        spawned = try Spawned(Binaries.server, ["serve", "--port", "0"], environment: env, in: scratch.path)
+        try await spawned.waitForOutput { $0.contains("\n") }
+        guard let line = spawned.stdout.split(separator: "\n").first, line.hasPrefix("listening on ") else {
+            throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr)
+        }
+        url = String(line.dropFirst("listening on ".count))
+    }
+
+    func stop() async {
+        spawned.process.terminate()
+        await spawned.wait(seconds: 10)
+    }
+
+    /// A control call (`POST /_test/...`) with a JSON body.
+    func control(_ path: String, json: String) async throws {
+        let transport = try AsyncHTTPTransport(options: TransportOptions(), environment: [:])
+        defer { Task { await transport.shutdown() } }
+        let response = try await transport.send(HTTPRequest(
+            method: "POST", url: url + path, headers: ["Content-Type": "application/json"], body: Array(json.utf8)))
+        guard response.status == 200 else { throw SpawnError.exited(stdout: "", stderr: "control \(path): \(response.status)") }
+    }
+
+    /// `happy-test-server approve` as the phone: returns its exit status.
+    func approve(_ terminalURL: String, _ flags: [String] = []) async throws -> Int32 {
+        var env = ProcessInfo.processInfo.environment
+        env["HAPPY_TEST_SERVER_SECRET"] = secretBase64
+        let r = try await Spawned.run(Binaries.server, ["approve", "--server", url] + flags + [terminalURL],
+                                      environment: env, in: scratch.path)
+        return r.status
+    }
+}

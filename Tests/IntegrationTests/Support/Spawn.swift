@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// The directory holding the built `happy` and `happy-test-server` (beside the test bundle), or $HAPPY_BIN_DIR.
+enum Binaries {
+    static let directory: String = {
+        if let dir = ProcessInfo.processInfo.environment["HAPPY_BIN_DIR"] { return dir }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+    }()
+    static var happy: String { directory + "/happy" }
+    static var server: String { directory + "/happy-test-server" }
+    static var repositoryRoot: String {
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+    }
+}
+
+/// A spawned process with stdout and stderr captured to files (no pipes to fill up), no TTY, stdin /dev/null.
+final class Spawned: @unchecked Sendable {
+    let process = Process()
+    let outPath: String
+    let errPath: String
+
+    init(_ executable: String, _ arguments: [String], environment: [String: String], in dir: String) throws {
+        let id = UUID().uuidString.prefix(8)
+        outPath = "\(dir)/out-\(id)"
+        errPath = "\(dir)/err-\(id)"
+        FileManager.default.createFile(atPath: outPath, contents: nil)
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = environment
+        process.standardInput = FileHandle(forReadingAtPath: "/dev/null")
+        process.standardOutput = FileHandle(forWritingAtPath: outPath)
+        process.standardError = FileHandle(forWritingAtPath: errPath)
+        try process.run()
+    }
+
+    var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
+    var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
+
+    /// Waits up to `seconds` for exit; kills and records an issue on overrun. Returns the exit status.
+    @discardableResult
+    func wait(seconds: Double = 60) async -> Int32 {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning {
+            if Date() > deadline {
+                process.terminate()
+                Issue.record("process \(process.arguments ?? []) did not exit in \(seconds) s; stderr: \(stderr)")
+                break
+            }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+
+    /// Polls until `predicate(stdout)` holds.
+    func waitForOutput(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !predicate(stdout) {
+            guard process.isRunning else { throw SpawnError.exited(stdout: stdout, stderr: stderr) }
+            guard Date() < deadline else { throw SpawnError.timedOut(stdout: stdout, stderr: stderr) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Runs a command to completion.
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String], in dir: String,
+                    seconds: Double = 60) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let p = try Spawned(executable, arguments, environment: environment, in: dir)
+        let status = await p.wait(seconds: seconds)
+        return (status, p.stdout, p.stderr)
+    }
+}
+
+enum SpawnError: Error { case exited(stdout: String, stderr: String), timedOut(stdout: String, stderr: String) }
+
+/// A scratch directory for one test, removed afterwards.
+final class Scratch: @unchecked Sendable {
+    let path: String
+    init() throws {
+        path = NSTemporaryDirectory() + "happy-e2e-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+    var home: String { path + "/home" }
+}
