@@ -31,7 +31,7 @@ struct AuthRoutes: Sendable {
         }
         let publicKey = try Self.boxPublicKey(try body.string("publicKey"))
         let supportsV2 = try body.optionalBool("supportsV2") ?? false
-        let clientHeader = request.headers[HTTPField.Name("X-Happy-Client")!]
+        let clientHeader = request.headers.first { $0.name.canonicalName == "x-happy-client" }?.value
         switch await state.poll(publicKey: publicKey, supportsV2: supportsV2, clientHeader: clientHeader) {
         case .requested:
             return JSONReply.response(["state": "requested"])
@@ -84,7 +84,8 @@ struct AuthRoutes: Sendable {
     static func authenticate(_ request: Request, state: ServerState) async throws -> Int {
         let header = request.headers[.authorization] ?? ""
         let prefix = "Bearer "
-        guard header.hasPrefix(prefix), let account = await state.account(forToken: String(header.dropFirst(prefix.count)))
+        guard header.hasPrefix(prefix),
+            let account = await state.account(forToken: String(header.dropFirst(prefix.count)))
         else { throw ErrorReply(status: .unauthorized, message: "Unauthorized") }
         return account
     }

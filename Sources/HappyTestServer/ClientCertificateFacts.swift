@@ -46,7 +46,9 @@ struct ClientCertificateFacts: Equatable {
     /// Facts a TLS-terminating proxy forwarded; nil when it forwarded nothing usable.
     init?(headers: HTTPFields, names: ForwardedHeaderNames) {
         func value(_ name: String) -> String? {
-            guard let field = HTTPField.Name(name), let raw = headers[field]?.trimmingWhitespace(), !raw.isEmpty
+            let lowered = name.lowercased()
+            guard let raw = headers.first(where: { $0.name.canonicalName == lowered })?.value.trimmingWhitespace(),
+                !raw.isEmpty
             else { return nil }
             return raw
         }
@@ -55,7 +57,8 @@ struct ClientCertificateFacts: Equatable {
         if let subject = value(names.subject) {
             let components = DistinguishedNameText.split(subject)
             let cn = components.first { DistinguishedNameText.key(of: $0) == "cn" }
-            subjectCN = cn.map { String($0.drop { $0 != "=" }.dropFirst()).trimmingWhitespace() }
+            subjectCN =
+                cn.map { String($0.drop { $0 != "=" }.dropFirst()).trimmingWhitespace() }
                 ?? (components.allSatisfy { DistinguishedNameText.key(of: $0) == nil } ? subject : nil)
         }
         fingerprint = value(names.fingerprint).map { String($0.lowercased().filter(\.isHexDigit)) }

@@ -4,6 +4,7 @@ import HummingbirdTLS
 import Logging
 import NIOCore
 import NIOSSL
+import ServiceLifecycle
 
 /// An in-memory fake of the Happy server (PROTOCOL §1 and §2) for tests and `happy-test-server serve`.
 /// Nothing is persisted; every start is a fresh server.
@@ -15,8 +16,10 @@ public final class HappyTestServer: Sendable {
     let logger: Logger
 
     /// - Parameter logLevel: a swift-log level name ("trace" … "critical"); lines go to stderr, never stdout.
-    public init(configuration: TestServerConfiguration = TestServerConfiguration(), logLevel: String = "warning") throws {
-        guard let level = Logger.Level(rawValue: logLevel) else { throw TestServerError("unknown log level \(logLevel)") }
+    public init(configuration: TestServerConfiguration = .init(), logLevel: String = "warning") throws {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw TestServerError("unknown log level \(logLevel)")
+        }
         self.configuration = configuration
         account = try configuration.masterSecret.map(PhoneAccount.init(masterSecret:)) ?? .random()
         var logger = Logger(label: "happy-test-server") { StreamLogHandler.standardError(label: $0) }
@@ -27,31 +30,43 @@ public final class HappyTestServer: Sendable {
     /// "http" or "https".
     public var scheme: String { configuration.tls == nil ? "http" : "https" }
 
-    /// Serves until the task is cancelled, or until SIGTERM/SIGINT when `handlingSignals`. Calls `onListening`
-    /// once with the bound port (useful when the configured port is 0).
+    /// Serves until the task is cancelled, or until SIGTERM/SIGINT when `handlingSignals` (then it shuts down
+    /// gracefully). Calls `onListening` once with the bound port (useful when the configured port is 0).
     public func run(handlingSignals: Bool = false, onListening: @escaping @Sendable (Int) -> Void) async throws {
-        let app = Application(
-            router: makeRouter(),
-            server: try makeServerBuilder(),
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
-            onServerRunning: { channel in onListening(channel.localAddress?.port ?? 0) },
-            logger: logger)
-        if handlingSignals { try await app.runService() } else { try await app.run() }
+        try await makeServiceGroup(handlingSignals: handlingSignals, onListening: onListening).run()
     }
 
     /// Starts serving in a background task and returns once the port is bound.
     public func start() async throws -> RunningTestServer {
         let (ports, continuation) = AsyncStream.makeStream(of: Int.self)
+        let group = try makeServiceGroup(handlingSignals: false) { port in
+            continuation.yield(port)
+            continuation.finish()
+        }
         let task = Task {
             defer { continuation.finish() }
-            try await run { port in
-                continuation.yield(port)
-                continuation.finish()
-            }
+            try await group.run()
         }
-        for await port in ports { return RunningTestServer(server: self, port: port, task: task) }
-        try await task.value   // the server stopped before it listened: surface why
+        for await port in ports { return RunningTestServer(server: self, port: port, group: group, task: task) }
+        try await task.value  // the server stopped before it listened: surface why
         throw TestServerError("the server stopped before it was listening")
+    }
+
+    func makeServiceGroup(handlingSignals: Bool, onListening: @escaping @Sendable (Int) -> Void) throws
+        -> ServiceGroup
+    {
+        let address = ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port))
+        let onRunning: @Sendable (any Channel) async -> Void = { onListening($0.localAddress?.port ?? 0) }
+        let app =
+            if let tls = try makeTLSConfiguration() {
+                Application(
+                    router: makeRouter(), server: try .tls(.http1(), tlsConfiguration: tls),
+                    configuration: address, onServerRunning: onRunning, logger: logger)
+            } else {
+                Application(router: makeRouter(), configuration: address, onServerRunning: onRunning, logger: logger)
+            }
+        return ServiceGroup(
+            services: [app], gracefulShutdownSignals: handlingSignals ? [.sigterm, .sigint] : [], logger: logger)
     }
 
     func makeRouter() -> Router<TestServerRequestContext> {
@@ -63,8 +78,8 @@ public final class HappyTestServer: Sendable {
         return router
     }
 
-    func makeServerBuilder() throws -> HTTPServerBuilder {
-        guard let tls = configuration.tls else { return .http1() }
+    func makeTLSConfiguration() throws -> TLSConfiguration? {
+        guard let tls = configuration.tls else { return nil }
         var tlsConfiguration = TLSConfiguration.makeServerConfiguration(
             certificateChain: try NIOSSLCertificate.fromPEMFile(tls.certificatePath).map { .certificate($0) },
             privateKey: .privateKey(try NIOSSLPrivateKey(file: tls.privateKeyPath, format: .pem)))
@@ -73,9 +88,8 @@ public final class HappyTestServer: Sendable {
             // a presented certificate must chain to the CA bundle or the handshake fails.
             tlsConfiguration.certificateVerification = .optionalVerification
             tlsConfiguration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(clientCAPath))
-            tlsConfiguration.sendCANames = true
         }
-        return try .tls(.http1(), tlsConfiguration: tlsConfiguration)
+        return tlsConfiguration
     }
 }
 
@@ -83,20 +97,22 @@ public final class HappyTestServer: Sendable {
 public final class RunningTestServer: Sendable {
     public let server: HappyTestServer
     public let port: Int
+    private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    init(server: HappyTestServer, port: Int, task: Task<Void, any Error>) {
+    init(server: HappyTestServer, port: Int, group: ServiceGroup, task: Task<Void, any Error>) {
         self.server = server
         self.port = port
+        self.group = group
         self.task = task
     }
 
     /// `http://127.0.0.1:<port>` (or https), without a trailing slash.
     public var baseURL: String { "\(server.scheme)://\(server.configuration.host):\(port)" }
 
-    /// Stops the server and waits until it has closed its listener.
+    /// Shuts the server down gracefully (in-flight requests finish) and waits until it has stopped.
     public func stop() async {
-        task.cancel()
+        await group.triggerGracefulShutdown()
         _ = try? await task.value
     }
 }

@@ -23,7 +23,9 @@ public struct IssuerAllowList: Sendable, Equatable {
             } else {
                 for component in components {
                     var value = component
-                    if DistinguishedNameText.key(of: component) == "cn" { value = String(component.drop { $0 != "=" }.dropFirst()) }
+                    if DistinguishedNameText.key(of: component) == "cn" {
+                        value = String(component.drop { $0 != "=" }.dropFirst())
+                    }
                     let normalized = DistinguishedNameText.squash(value)
                     if !normalized.isEmpty { entries.append(.commonName(normalized)) }
                 }
@@ -64,10 +66,18 @@ enum DistinguishedNameText {
         var current = ""
         var escaped = false
         for character in text {
-            if escaped { current.append(character); escaped = false }
-            else if character == "\\" { current.append(character); escaped = true }
-            else if character == "," { parts.append(current); current = "" }
-            else { current.append(character) }
+            if escaped {
+                current.append(character)
+                escaped = false
+            } else if character == "\\" {
+                current.append(character)
+                escaped = true
+            } else if character == "," {
+                parts.append(current)
+                current = ""
+            } else {
+                current.append(character)
+            }
         }
         parts.append(current)
         return parts.map { $0.trimmingWhitespace() }.filter { !$0.isEmpty }

@@ -6,7 +6,12 @@ import Hummingbird
 enum JSON: Codable, Equatable, Sendable, ExpressibleByDictionaryLiteral, ExpressibleByStringLiteral,
     ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral, ExpressibleByArrayLiteral, ExpressibleByNilLiteral
 {
-    case null, bool(Bool), number(Double), string(String), array([JSON]), object([String: JSON])
+    case null
+    case bool(Bool)
+    case number(Double)
+    case string(String)
+    case array([JSON])
+    case object([String: JSON])
 
     init(dictionaryLiteral elements: (String, JSON)...) { self = .object(Dictionary(uniqueKeysWithValues: elements)) }
     init(stringLiteral value: String) { self = .string(value) }
@@ -17,12 +22,19 @@ enum JSON: Codable, Equatable, Sendable, ExpressibleByDictionaryLiteral, Express
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
-        if container.decodeNil() { self = .null }
-        else if let value = try? container.decode(Bool.self) { self = .bool(value) }
-        else if let value = try? container.decode(Double.self) { self = .number(value) }
-        else if let value = try? container.decode(String.self) { self = .string(value) }
-        else if let value = try? container.decode([JSON].self) { self = .array(value) }
-        else { self = .object(try container.decode([String: JSON].self)) }
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSON].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSON].self))
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -31,8 +43,11 @@ enum JSON: Codable, Equatable, Sendable, ExpressibleByDictionaryLiteral, Express
         case .null: try container.encodeNil()
         case .bool(let value): try container.encode(value)
         case .number(let value):
-            if value == value.rounded(), abs(value) < 1e15 { try container.encode(Int(value)) }
-            else { try container.encode(value) }
+            if value == value.rounded(), abs(value) < 1e15 {
+                try container.encode(Int(value))
+            } else {
+                try container.encode(value)
+            }
         case .string(let value): try container.encode(value)
         case .array(let value): try container.encode(value)
         case .object(let value): try container.encode(value)
@@ -54,7 +69,7 @@ struct ErrorReply: Error {
 }
 
 enum JSONReply {
-    static func response(_ status: HTTPResponse.Status = .ok, _ body: JSON, headers: HTTPFields = [:]) -> Response {
+    static func response(_ body: JSON, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // A `JSON` value holds only strings, finite numbers, booleans, arrays and objects, so it always encodes.
@@ -65,7 +80,7 @@ enum JSONReply {
     }
 
     static func error(_ status: HTTPResponse.Status, _ message: String, headers: HTTPFields = [:]) -> Response {
-        response(status, ["error": .string(message)], headers: headers)
+        response(["error": .string(message)], status: status, headers: headers)
     }
 }
 

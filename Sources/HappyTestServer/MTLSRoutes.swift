@@ -21,7 +21,8 @@ struct MTLSRoutes: Sendable {
     }
 
     func features() -> Response {
-        let mtls: JSON = settings.isEnabled ? ["enabled": true, "mode": .string(settings.mode.rawValue)] : ["enabled": false]
+        let mtls: JSON =
+            settings.isEnabled ? ["enabled": true, "mode": .string(settings.mode.rawValue)] : ["enabled": false]
         return JSONReply.response(["features": ["mtls": mtls]])
     }
 
@@ -30,7 +31,8 @@ struct MTLSRoutes: Sendable {
         let facts: ClientCertificateFacts?
         switch settings.mode {
         case .forwarded:
-            facts = settings.trustForwardedHeaders
+            facts =
+                settings.trustForwardedHeaders
                 ? ClientCertificateFacts(headers: request.headers, names: settings.forwardedHeaders) : nil
         case .direct:
             facts = try await Self.peerFacts(of: context.channel)
@@ -60,8 +62,10 @@ struct MTLSRoutes: Sendable {
             else { return .notEligible }
         }
         if settings.e2eeIdentities.contains(identity) { return .restoreRequired }
-        let isKnown = settings.knownIdentities.contains(identity) || (await state.hasAccount(identity: "mtls:" + identity))
-        guard isKnown || settings.autoProvision else { return .notEligible }
+        let hasAccount = await state.hasAccount(identity: "mtls:" + identity)
+        guard settings.knownIdentities.contains(identity) || hasAccount || settings.autoProvision else {
+            return .notEligible
+        }
         return .allowed(identity: identity)
     }
 

@@ -34,8 +34,19 @@ public struct PhoneAccount: Sendable {
         contentPublicKey = try BoxKeyPair.derived(fromSeed: masterSecret).publicKey
     }
 
+    /// The account of a master secret given as standard base64 (`--secret`, `HAPPY_TEST_SERVER_SECRET`).
+    /// The decoded bytes are wiped once copied into `SecretBytes`.
+    public init(base64MasterSecret encoded: String) throws {
+        guard var bytes = Base64.decode(encoded), bytes.count == 32 else {
+            throw TestServerError("the master secret must be the standard base64 of 32 bytes")
+        }
+        try self.init(masterSecret: try SecretBytes(consuming: &bytes))
+    }
+
     /// A fresh account with a random master secret.
-    public static func random() throws -> PhoneAccount { try PhoneAccount(masterSecret: try SecretBytes.random(count: 32)) }
+    public static func random() throws -> PhoneAccount {
+        try PhoneAccount(masterSecret: try SecretBytes.random(count: 32))
+    }
 
     /// The `POST /v1/auth` body: a random 32-byte challenge and its detached signature.
     func signedChallenge() -> JSON {
@@ -56,7 +67,7 @@ public struct PhoneAccount: Sendable {
         case .badLength: plaintext = try SecretBytes(count: 31) { $0.copyBytes(from: contentPublicKey.prefix(31)) }
         }
         var bundle = try AuthBundle.seal(plaintext, for: terminalPublicKey)
-        if tamper { bundle[bundle.count - 1] ^= 0x01 }   // the last byte is ciphertext (the MAC comes first)
+        if tamper { bundle[bundle.count - 1] ^= 0x01 }  // the last byte is ciphertext (the MAC comes first)
         return bundle
     }
 
@@ -64,8 +75,11 @@ public struct PhoneAccount: Sendable {
     /// base64url / standard base64.
     public static func terminalPublicKey(from text: String) -> [UInt8]? {
         var key = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        if key.hasPrefix("happy://terminal?") { key = String(key.dropFirst("happy://terminal?".count)) }
-        else if let range = key.range(of: "#key=") { key = String(key[range.upperBound...]) }
+        if key.hasPrefix("happy://terminal?") {
+            key = String(key.dropFirst("happy://terminal?".count))
+        } else if let range = key.range(of: "#key=") {
+            key = String(key[range.upperBound...])
+        }
         guard let bytes = Base64.decodeURL(key) ?? Base64.decode(key), bytes.count == 32 else { return nil }
         return bytes
     }

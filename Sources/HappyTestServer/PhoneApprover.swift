@@ -49,13 +49,15 @@ public struct PhoneApprover: Sendable {
         default: throw TestServerError("unexpected request status \"\(state)\"")
         }
         let supportsV2 = status.body?["supportsV2"] == .bool(true)
-        let version = options.version ?? {
-            switch options.payload {
-            case .legacy: .v1
-            case .datakey: .v2
-            default: supportsV2 ? .v2 : .v1
-            }
-        }()
+        let version =
+            options.version
+            ?? {
+                switch options.payload {
+                case .legacy: .v1
+                case .datakey: .v2
+                default: supportsV2 ? .v2 : .v1
+                }
+            }()
         let payload = options.payload ?? .default(for: version)
         let bundle = try account.bundle(for: terminalPublicKey, payload: payload, tamper: options.tamper)
         let body: JSON = ["publicKey": .string(terminalKey), "response": .string(Base64.encode(bundle))]

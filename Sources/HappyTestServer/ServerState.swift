@@ -53,6 +53,11 @@ actor ServerState {
 
     func hasAccount(identity: String) -> Bool { accountsByIdentity[identity] != nil }
 
+    /// Every account identity with `prefix`, the prefix removed, sorted.
+    func identities(prefix: String) -> [String] {
+        accountsByIdentity.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
+    }
+
     /// A fresh opaque bearer token (base64url of 32 random bytes) for `account`.
     func mintToken(for account: Int) -> String {
         let token = Base64.encodeURL(SigningKeyPair.randomChallenge(count: 32))
@@ -66,10 +71,12 @@ actor ServerState {
 
     /// Upserts like happy-server: the first call fixes `supportsV2`; later calls only poll.
     func poll(publicKey: String, supportsV2: Bool, clientHeader: String?) -> PollAnswer {
-        var request = requests[publicKey] ?? {
-            defer { nextSequence += 1 }
-            return TerminalRequest(publicKey: publicKey, supportsV2: supportsV2, sequence: nextSequence)
-        }()
+        var request =
+            requests[publicKey]
+            ?? {
+                defer { nextSequence += 1 }
+                return TerminalRequest(publicKey: publicKey, supportsV2: supportsV2, sequence: nextSequence)
+            }()
         request.polls += 1
         request.lastClientHeader = clientHeader
         requests[publicKey] = request

@@ -17,6 +17,9 @@ struct TestControlRoutes: Sendable {
             ])
         }
         router.post("/_test/approve") { request, _ in try await approve(request) }
+        router.get("/_test/mtls-identities") { _, _ in
+            JSONReply.response(["identities": .array(await state.identities(prefix: "mtls:").map { .string($0) })])
+        }
     }
 
     /// `{"failPolls": N, "failStatus": 503, "retryAfter": s|null, "dropPolls": M}` replaces the pending faults.
@@ -27,7 +30,9 @@ struct TestControlRoutes: Sendable {
         faults.failStatus = try body.optionalCount("failStatus") ?? 503
         faults.retryAfter = try body.optionalCount("retryAfter")
         faults.dropPolls = try body.optionalCount("dropPolls") ?? 0
-        guard (100...599).contains(faults.failStatus) else { throw ErrorReply.badRequest("failStatus must be 100…599") }
+        guard (100...599).contains(faults.failStatus) else {
+            throw ErrorReply.badRequest("failStatus must be 100…599")
+        }
         await state.setFaults(faults)
         return Self.reply(faults)
     }
@@ -48,7 +53,8 @@ struct TestControlRoutes: Sendable {
             return [
                 "publicKey": .string(item.publicKey), "publicKeyURL": .string(Base64.encodeURL(bytes)),
                 "supportsV2": .bool(item.supportsV2), "status": .string(item.isAuthorized ? "authorized" : "pending"),
-                "polls": .number(Double(item.polls)), "clientHeader": item.lastClientHeader.map { .string($0) } ?? .null,
+                "polls": .number(Double(item.polls)),
+                "clientHeader": item.lastClientHeader.map { .string($0) } ?? .null,
             ]
         }
         return JSONReply.response(["requests": .array(items)])
@@ -64,10 +70,12 @@ struct TestControlRoutes: Sendable {
         guard let found = await state.request(publicKey: Base64.encode(terminalKey)) else {
             return JSONReply.error(.notFound, "Request not found")
         }
-        let version = try optionalEnum(body, "version", PhoneAccount.Version.self)
+        let version =
+            try optionalEnum(body, "version", PhoneAccount.Version.self)
             ?? (found.supportsV2 ? .v2 : .v1)
         let payload = try optionalEnum(body, "payload", PhoneAccount.Payload.self) ?? .default(for: version)
-        let bundle = try account.bundle(for: terminalKey, payload: payload, tamper: try body.optionalBool("tamper") ?? false)
+        let bundle = try account.bundle(
+            for: terminalKey, payload: payload, tamper: try body.optionalBool("tamper") ?? false)
         let accountID = await state.upsertAccount(identity: "ed25519:" + Base64.encode(account.loginPublicKey))
         _ = await state.answer(publicKey: found.publicKey, response: Base64.encode(bundle), account: accountID)
         return JSONReply.response(["success": true, "version": .string(version.rawValue)])

@@ -14,8 +14,9 @@ extension TestServerConfiguration {
         var tls: TLSFiles?
         switch (environment["HAPPY_TEST_SERVER_TLS_CERT"], environment["HAPPY_TEST_SERVER_TLS_KEY"]) {
         case (let cert?, let key?) where !cert.isEmpty && !key.isEmpty:
-            tls = TLSFiles(certificatePath: cert, privateKeyPath: key,
-                           clientCAPath: environment["HAPPY_TEST_SERVER_CLIENT_CA"].flatMap { $0.isEmpty ? nil : $0 })
+            tls = TLSFiles(
+                certificatePath: cert, privateKeyPath: key,
+                clientCAPath: environment["HAPPY_TEST_SERVER_CLIENT_CA"].flatMap { $0.isEmpty ? nil : $0 })
         case (nil, nil), ("", ""):
             if environment["HAPPY_TEST_SERVER_CLIENT_CA"] != nil {
                 throw TestServerError("HAPPY_TEST_SERVER_CLIENT_CA needs HAPPY_TEST_SERVER_TLS_CERT and _TLS_KEY")
@@ -23,8 +24,9 @@ extension TestServerConfiguration {
         default:
             throw TestServerError("set both HAPPY_TEST_SERVER_TLS_CERT and HAPPY_TEST_SERVER_TLS_KEY, or neither")
         }
-        self.init(host: host, port: port, masterSecret: secret, mtls: try MTLSSettings(environment: environment),
-                  tls: tls)
+        self.init(
+            host: host, port: port, masterSecret: secret, mtls: try MTLSSettings(environment: environment),
+            tls: tls)
     }
 }
 
@@ -60,7 +62,8 @@ extension MTLSSettings {
         }
         if let raw = value("IDENTITY_SOURCE") {
             guard let source = IdentitySource(rawValue: raw.lowercased()) else {
-                throw TestServerError("\(Self.prefix)IDENTITY_SOURCE must be san_email, san_upn, subject_cn or fingerprint")
+                throw TestServerError(
+                    "\(Self.prefix)IDENTITY_SOURCE must be san_email, san_upn, subject_cn or fingerprint")
             }
             identitySource = source
         }

@@ -43,7 +43,12 @@ public struct TLSFiles: Sendable, Equatable {
 /// The Happier server's mTLS settings (PROTOCOL §2, seed 000), plus the test server's pre-provisioned identities.
 public struct MTLSSettings: Sendable, Equatable {
     public enum Mode: String, Sendable { case forwarded, direct }
-    public enum IdentitySource: String, Sendable { case sanEmail = "san_email", sanUPN = "san_upn", subjectCN = "subject_cn", fingerprint }
+    public enum IdentitySource: String, Sendable {
+        case sanEmail = "san_email"
+        case sanUPN = "san_upn"
+        case subjectCN = "subject_cn"
+        case fingerprint
+    }
 
     public var isEnabled: Bool
     public var mode: Mode
