@@ -65,7 +65,7 @@ public struct LogoutFlow: Sendable {
         }
         // Ask politely first.
         var asked = false
-        if let transport = try? context.makeTransport(TransportOptions()) {
+        if let transport = try? context.makeTransport(TransportOptions(useProxy: false)) {
             let request = HTTPRequest(method: "POST", url: "http://127.0.0.1:\(state.httpPort)/stop",
                                       headers: ["Content-Type": "application/json", "X-Happy-Client": HappyVersion.clientHeader],
                                       body: Array("{}".utf8), timeout: .seconds(3))

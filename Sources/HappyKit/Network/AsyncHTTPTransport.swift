@@ -38,7 +38,7 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
                 throw HappyError.refused("the TLS stack could not use this certificate and key (\(error))")
             }
         }
-        proxies = ProxySettings(environment: environment)
+        proxies = ProxySettings(environment: options.useProxy ? environment : [:])
         maxBodyBytes = options.maxBodyBytes
         var config = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,

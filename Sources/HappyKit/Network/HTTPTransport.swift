@@ -55,10 +55,14 @@ public struct TransportOptions: Sendable {
     public var clientIdentity: ClientIdentity?
     /// The largest body accepted; larger is a protocol error.
     public var maxBodyBytes: Int
+    /// False for local calls that must never leave the machine (the daemon's `/stop`).
+    public var useProxy: Bool
 
-    public init(caFile: String? = nil, clientIdentity: ClientIdentity? = nil, maxBodyBytes: Int = 1 << 20) {
+    public init(caFile: String? = nil, clientIdentity: ClientIdentity? = nil, maxBodyBytes: Int = 1 << 20,
+                useProxy: Bool = true) {
         self.caFile = caFile
         self.clientIdentity = clientIdentity
         self.maxBodyBytes = maxBodyBytes
+        self.useProxy = useProxy
     }
 }

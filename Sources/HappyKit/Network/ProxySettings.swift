@@ -3,7 +3,8 @@ import Foundation
 /// Proxy choice from the environment, as curl makes it: `https_proxy`/`HTTPS_PROXY` for https URLs,
 /// `http_proxy`/`HTTP_PROXY` for http URLs, `all_proxy`/`ALL_PROXY` as a fallback (lower case wins when both are
 /// set), and `no_proxy`/`NO_PROXY` listing hosts, domain suffixes (`example.com` and `.example.com` both match
-/// `a.example.com`), IP addresses, CIDR ranges, or `*`. Loopback targets never use a proxy.
+/// `a.example.com`), IP addresses, CIDR ranges, or `*`. Like curl, loopback is proxied unless `no_proxy` names it;
+/// the daemon's local `/stop` call opts out of proxies altogether (`TransportOptions.useProxy`).
 public struct ProxySettings: Sendable, Equatable {
     public struct Proxy: Sendable, Equatable {
         public var host: String
@@ -27,7 +28,7 @@ public struct ProxySettings: Sendable, Equatable {
     public func proxy(for url: String) throws -> Proxy? {
         guard let target = URLComponents(string: url), let host = target.host?.lowercased(), !host.isEmpty else { return nil }
         let scheme = target.scheme?.lowercased() ?? "https"
-        if Self.isLoopback(host) || bypasses(host) { return nil }
+        if bypasses(host) { return nil }
         guard let raw = value(scheme == "https" ? "https_proxy" : "http_proxy") ?? value("all_proxy") else { return nil }
         let withScheme = raw.contains("://") ? raw : "http://" + raw
         guard let p = URLComponents(string: withScheme), let proxyHost = p.host, !proxyHost.isEmpty else {
@@ -58,11 +59,6 @@ public struct ProxySettings: Sendable, Equatable {
             if bare == entry || bare.hasSuffix("." + entry) { return true }
         }
         return false
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        let h = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
-        return h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h.hasPrefix("127.")
     }
 
     /// IPv4 CIDR match (`10.0.0.0/8`).
