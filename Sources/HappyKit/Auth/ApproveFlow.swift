@@ -41,35 +41,36 @@ public struct ApproveFlow: Sendable {
             throw HappyError.refused("this machine logged in with a certificate (keyless), so it holds no account keys "
                 + "to hand to another terminal; approve it from the Happy app instead")
         }
-        let transport = try context.makeTransport(TransportOptions(caFile: caFile))
-        defer { Task { await transport.shutdown() } }
-        let api = HappyAPI(server: server, transport: transport)
+        let version = try await context.withTransport(TransportOptions(caFile: caFile)) { transport in
+            let api = HappyAPI(server: server, transport: transport)
 
-        let status = try await api.requestStatus(publicKey: terminalKey)
-        guard status.status == 200, let state = status.value else {
-            throw HappyError.badResponse("GET /v1/auth/request/status answered HTTP \(status.status)")
-        }
-        switch state.status {
-        case "pending": break
-        case "not_found":
-            throw HappyError.failed("no pending login for that terminal on \(server); it may have timed out or used "
-                + "another server. Start `happy auth login` there again and use the new URL")
-        case "authorized":
-            throw HappyError.failed("that terminal is already approved; nothing to do")
-        default:
-            throw HappyError.badResponse("an unknown request status \"\(state.status.prefix(40))\"")
-        }
+            let status = try await api.requestStatus(publicKey: terminalKey)
+            guard status.status == 200, let state = status.value else {
+                throw HappyError.badResponse("GET /v1/auth/request/status answered HTTP \(status.status)")
+            }
+            switch state.status {
+            case "pending": break
+            case "not_found":
+                throw HappyError.failed("no pending login for that terminal on \(server); it may have timed out or used "
+                    + "another server. Start `happy auth login` there again and use the new URL")
+            case "authorized":
+                throw HappyError.failed("that terminal is already approved; nothing to do")
+            default:
+                throw HappyError.badResponse("an unknown request status \"\(state.status.prefix(40))\"")
+            }
 
-        let (plaintext, version) = try answer(for: credentials, supportsV2: state.supportsV2 ?? false)
-        let bundle = try AuthBundle.seal(plaintext, for: terminalKey)
-        let reply = try await api.respond(publicKey: terminalKey, bundle: bundle, token: credentials.token)
-        switch reply.status {
-        case 200..<300: break
-        case 404: throw HappyError.failed("the server no longer has that request (it expired or was answered meanwhile)")
-        case 401, 403:
-            throw HappyError.refused("the server did not accept this machine's token (HTTP \(reply.status)); "
-                + "run `happy auth login --force` here, then approve again")
-        default: throw HappyError.badResponse("POST /v1/auth/response answered HTTP \(reply.status)")
+            let (plaintext, version) = try answer(for: credentials, supportsV2: state.supportsV2 ?? false)
+            let bundle = try AuthBundle.seal(plaintext, for: terminalKey)
+            let reply = try await api.respond(publicKey: terminalKey, bundle: bundle, token: credentials.token)
+            switch reply.status {
+            case 200..<300: break
+            case 404: throw HappyError.failed("the server no longer has that request (it expired or was answered meanwhile)")
+            case 401, 403:
+                throw HappyError.refused("the server did not accept this machine's token (HTTP \(reply.status)); "
+                    + "run `happy auth login --force` here, then approve again")
+            default: throw HappyError.badResponse("POST /v1/auth/response answered HTTP \(reply.status)")
+            }
+            return version
         }
         context.console.out("\(context.console.checkMark) Approved the terminal (\(version) answer). It will finish logging in within a few seconds.")
     }

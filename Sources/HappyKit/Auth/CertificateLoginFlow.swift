@@ -53,11 +53,12 @@ public struct CertificateLoginFlow: Sendable {
 
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 
-        let transport = try context.makeTransport(TransportOptions(caFile: options.caFile, clientIdentity: identity))
-        defer { Task { await transport.shutdown() } }
-        let api = HappyAPI(server: options.server, transport: transport)
-        let reply = try await api.mtlsLogin()
-        let token = try await interpret(reply, api: api)
+        let token = try await context.withTransport(
+            TransportOptions(caFile: options.caFile, clientIdentity: identity)
+        ) { transport in
+            let api = HappyAPI(server: options.server, transport: transport)
+            return try await interpret(try await api.mtlsLogin(), api: api)
+        }
 
         let metadata = CertificateLoginMetadata(
             identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,

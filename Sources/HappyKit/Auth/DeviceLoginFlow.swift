@@ -18,15 +18,13 @@ public struct DeviceLoginFlow: Sendable {
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 
         let method = try await chooseMethod()
-        let transport = try context.makeTransport(TransportOptions(caFile: options.caFile))
-        defer { Task { await transport.shutdown() } }
-        let api = HappyAPI(server: options.server, transport: transport)
         let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
-
-        let first = try await createRequest(api: api, publicKey: keyPair.publicKey)
-        try showTarget(method: method, publicKey: keyPair.publicKey)
-        let answer = try await first.state == "authorized" ? first : poll(api: api, publicKey: keyPair.publicKey)
-
+        let answer = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
+            let api = HappyAPI(server: options.server, transport: transport)
+            let first = try await createRequest(api: api, publicKey: keyPair.publicKey)
+            try showTarget(method: method, publicKey: keyPair.publicKey)
+            return first.state == "authorized" ? first : try await poll(api: api, publicKey: keyPair.publicKey)
+        }
         let accessKey = try Self.decrypt(answer, with: keyPair)
         let machineId = try CredentialsStore(home: context.home).store(accessKey)
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")

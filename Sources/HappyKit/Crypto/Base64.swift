@@ -5,7 +5,8 @@ public enum Base64 {
     public static func encode(_ bytes: some Collection<UInt8>) -> String { Data(bytes).base64EncodedString() }
 
     public static func decode(_ text: String) -> [UInt8]? {
-        guard let data = Data(base64Encoded: text) else { return nil }
+        // Foundation accepts extra padding ("QUJD==") and stray bits; only the canonical spelling is base64 here.
+        guard let data = Data(base64Encoded: text), data.base64EncodedString() == text else { return nil }
         return [UInt8](data)
     }
 

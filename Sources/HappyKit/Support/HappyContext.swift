@@ -33,6 +33,21 @@ public struct HappyContext: Sendable {
         self.processes = processes
     }
 
+    /// Makes the run's transport, hands it to `body`, and always shuts it down (connections closed) before returning.
+    public func withTransport<T: Sendable>(
+        _ options: TransportOptions, _ body: (any HTTPTransport) async throws -> T
+    ) async throws -> T {
+        let transport = try makeTransport(options)
+        do {
+            let result = try await body(transport)
+            await transport.shutdown()
+            return result
+        } catch {
+            await transport.shutdown()
+            throw error
+        }
+    }
+
     /// `HAPPY_DEBUG=1` (or `--debug`, which sets it).
     public var isDebug: Bool { ["1", "true", "yes"].contains(environment["HAPPY_DEBUG"]?.lowercased() ?? "") }
 
