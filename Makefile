@@ -43,7 +43,7 @@ man:
 
 install: release
 	install -d $(BIN_DIR) $(MAN_DIR) $(BASH_DIR) $(ZSH_DIR) $(FISH_DIR)
-	install -m 0755 "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/happy" $(BIN_DIR)/happy
+	install -m 0755 -s "$$($(SWIFT) build $(RELEASE_FLAGS) --show-bin-path)/happy" $(BIN_DIR)/happy
 	install -m 0644 completions/happy.1 $(MAN_DIR)/happy.1
 	install -m 0644 completions/happy.bash $(BASH_DIR)/happy
 	install -m 0644 completions/_happy $(ZSH_DIR)/_happy

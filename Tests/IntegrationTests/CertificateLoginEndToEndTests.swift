@@ -176,4 +176,19 @@ struct CertificateLoginEndToEndTests {
         #expect(refused.status == 77 && refused.stderr.contains("did not accept this certificate"), "stderr: \(refused.stderr)")
         #expect(nothingWritten(other))
     }
+
+    /// A forwarded-mode server reached without its proxy sees no certificate: 401, with the proxy hint.
+    @Test func noCertificateReachingTheServerIs401() async throws {
+        let server = try await LocalServer(environment: [
+            "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
+            "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
+            "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
+            "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
+        ])
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
+        #expect(r.status == 77 && r.stderr.contains("saw no client certificate"), "stderr: \(r.stderr)")
+        #expect(nothingWritten(scratch))
+    }
 }

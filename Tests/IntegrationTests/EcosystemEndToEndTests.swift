@@ -168,4 +168,41 @@ struct EcosystemEndToEndTests {
         // The quiet zone is ink in the normal drawing and blank when inverted.
         #expect(unicode[0].allSatisfy { $0 == "█" } && inverted[0].allSatisfy { $0 == " " })
     }
+
+    /// Colour only on a terminal and never under NO_COLOR: run status under `script`, which gives it a real pty.
+    @Test func colourOnATerminalUnlessNoColor() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed")
+        let scratch = try Scratch()
+        func status(_ extra: [String: String]) async throws -> String {
+            let r = try await Spawned.run("/usr/bin/script", ["-qec", "\(Binaries.happy) auth status", "/dev/null"],
+                                          environment: env(home: scratch.home, server: "http://127.0.0.1:9",
+                                                           extra.merging(["TERM": "xterm"]) { a, _ in a }),
+                                          in: scratch.path)
+            #expect(r.status == 1, "not logged in")
+            return r.stdout
+        }
+        #expect(try await status([:]).contains("\u{1B}["), "a terminal gets colour")
+        let plain = try await status(["NO_COLOR": "1"])
+        #expect(!plain.contains("\u{1B}") && plain.contains("Not authenticated"))
+        let piped = try await Spawned.run(Binaries.happy, ["auth", "status"],
+                                          environment: env(home: scratch.home, server: "http://127.0.0.1:9"), in: scratch.path)
+        #expect(!piped.stdout.contains("\u{1B}") && !piped.stderr.contains("\u{1B}"))
+    }
+
+    /// `X-Happy-Client: cli/<version>` comes from the same source as `happy --version`.
+    @Test func clientHeaderCarriesTheVersion() async throws {
+        let server = try await LocalServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let (login, _) = try await startLogin(home: scratch.home, server: server, in: scratch)
+        let version = try await Spawned.run(Binaries.happy, ["--version"], environment: env(home: scratch.home, server: server.url),
+                                            in: scratch.path)
+        let transport = try AsyncHTTPTransport(options: TransportOptions(), environment: [:])
+        let listing = try await transport.send(HTTPRequest(method: "GET", url: server.url + "/_test/requests"))
+        await transport.shutdown()
+        login.process.interrupt()
+        _ = await login.wait()
+        let expected = "cli/" + version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(String(decoding: listing.body, as: UTF8.self).contains("\"\(expected)\""))
+    }
 }

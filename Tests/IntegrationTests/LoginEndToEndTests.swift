@@ -164,4 +164,58 @@ struct LoginEndToEndTests {
         #expect(r.stderr.contains("cannot reach http://127.0.0.1:9"))
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
     }
+
+    @Test func corruptFilesAreReportedAndForceRepairsThem() async throws {
+        let server = try await LocalServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
+        try "{\"machineId\": ".write(toFile: scratch.home + "/settings.json", atomically: true, encoding: .utf8)
+        try "not json".write(toFile: scratch.home + "/access.key", atomically: true, encoding: .utf8)
+        let env = environment(scratch, server)
+
+        // status: one clear line, exit 1, no crash.
+        let status = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env, in: scratch.path)
+        #expect(status.status == 1 && status.stderr.contains("access.key") && status.stderr.contains("--force"))
+        // login without --force: exit 1 before any network traffic, files untouched.
+        let plain = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
+                                          environment: env, in: scratch.path)
+        #expect(plain.status == 1 && plain.stderr.contains("--force"), "stderr: \(plain.stderr)")
+        #expect(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8) == "not json")
+
+        // login --force: the bad settings are kept aside, a fresh login is stored.
+        let (login, url) = try await startLogin(scratch, server, ["--force"])
+        #expect(try await server.approve(url) == 0)
+        #expect(await login.wait() == 0, "stderr: \(login.stderr)")
+        #expect(try String(contentsOfFile: scratch.home + "/settings.json.corrupt", encoding: .utf8) == "{\"machineId\": ")
+        #expect(try JSONParser.parse(try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8))["machineId"] != nil)
+        #expect(try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))["token"] != nil)
+    }
+
+    @Test func unknownSettingsKeysOfTheTypeScriptCLISurviveALogin() async throws {
+        let server = try await LocalServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
+        let original = """
+            {
+              "schemaVersion": 2,
+              "onboardingCompleted": true,
+              "profiles": [
+                {
+                  "id": "work",
+                  "env": {}
+                }
+              ],
+              "machineId": "0e8c3a2f-5b7d-4e1a-9f6c-2d4b8a7e1c3f"
+            }
+            """
+        try original.write(toFile: scratch.home + "/settings.json", atomically: true, encoding: .utf8)
+        let (login, url) = try await startLogin(scratch, server)
+        #expect(try await server.approve(url) == 0)
+        #expect(await login.wait() == 0)
+        #expect(try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8) == original,
+                "an existing machineId is kept and nothing else changes")
+        #expect(login.stdout.contains("0e8c3a2f-5b7d-4e1a-9f6c-2d4b8a7e1c3f"))
+    }
 }

@@ -35,6 +35,7 @@ public struct CertificateLoginFlow: Sendable {
     public func run() async throws {
         let console = context.console
         if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
+        if !options.force { try CredentialsStore(home: context.home).checkReadable() }
 
         let identity = try ClientIdentity.load(
             certificatePath: options.certificatePath, keyPath: options.keyPath,

@@ -16,6 +16,7 @@ public struct DeviceLoginFlow: Sendable {
     public func run() async throws {
         if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
+        if !options.force { try CredentialsStore(home: context.home).checkReadable() }
 
         let method = try await chooseMethod()
         let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
@@ -28,6 +29,7 @@ public struct DeviceLoginFlow: Sendable {
         let accessKey = try Self.decrypt(answer, with: keyPair)
         let machineId = try CredentialsStore(home: context.home).store(accessKey)
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
+        context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
 
     private func chooseMethod() async throws -> LoginMethod {

@@ -48,7 +48,11 @@ public struct LogoutFlow: Sendable {
     /// `login --force`: stop the daemon and clear credentials and machine id, without asking.
     func clearForRelogin() async throws {
         if try await stopDaemon() { context.console.err("Stopped the happy daemon.") }
-        let removed = try CredentialsStore(home: context.home).clear()
+        let store = CredentialsStore(home: context.home)
+        if try store.setAsideCorruptSettings() {
+            context.console.warn("settings.json was not valid JSON; kept it as settings.json.corrupt and starting a fresh one.")
+        }
+        let removed = try store.clear()
         if removed.removedCredentials || removed.removedMachineId {
             context.console.err("Cleared the old credentials and machine ID.")
         }

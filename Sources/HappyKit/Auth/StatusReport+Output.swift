@@ -22,7 +22,7 @@ extension StatusReport {
             if let left, left < 0 {
                 console.out(expiry + " " + console.paint("(expired; log in again with a renewed certificate)", .red))
             } else if let left, left < 14 {
-                console.out(expiry + " " + console.paint("(in \(left) days; renew it soon)", .yellow))
+                console.out(expiry + " " + console.paint("(in \(left) day\(left == 1 ? "" : "s"); renew it soon)", .yellow))
             } else {
                 console.out(expiry)
             }

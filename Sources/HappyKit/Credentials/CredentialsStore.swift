@@ -35,6 +35,25 @@ public struct CredentialsStore: Sendable {
         return machineId
     }
 
+    /// Fails early (before any network traffic) when `settings.json` cannot be read, so a login never discovers it
+    /// only after the owner approved.
+    func checkReadable() throws { _ = try Settings.load(from: home) }
+
+    /// `login --force` on a `settings.json` that is not valid JSON: keeps its bytes as `settings.json.corrupt`
+    /// (nothing is lost) and lets the login write a fresh one. Returns whether it did.
+    func setAsideCorruptSettings() throws -> Bool {
+        do {
+            _ = try Settings.load(from: home)
+            return false
+        } catch HappyError.fileProblem(let path, _) where path == home.settingsPath {
+            let aside = home.settingsPath + ".corrupt"
+            guard rename(home.settingsPath, aside) == 0 else {
+                throw HappyError.fileProblem(path: home.settingsPath, reason: "cannot move it aside (\(String(cString: strerror(errno))))")
+            }
+            return true
+        }
+    }
+
     /// Removes `access.key` and the machine id; keeps every other settings key. Removes `settings.json` when
     /// nothing else is left in it. Returns what was removed, for the report.
     public func clear() throws -> (removedCredentials: Bool, removedMachineId: Bool) {

@@ -115,7 +115,10 @@ public enum JSONParser {
 
         mutating func hex4() throws(Failure) -> UInt32 {
             guard i + 4 <= bytes.count else { throw fail("short \\u escape") }
-            guard let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16) else {
+            // Exactly four hex digits: UInt32(_:radix:) alone would also take "+123".
+            guard bytes[i..<(i + 4)].allSatisfy({ Character(Unicode.Scalar($0)).isHexDigit }),
+                let v = UInt32(String(decoding: bytes[i..<(i + 4)], as: UTF8.self), radix: 16)
+            else {
                 throw fail("bad \\u escape")
             }
             i += 4
