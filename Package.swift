@@ -57,6 +57,7 @@ let package = Package(
             name: "HappyTestServerMain",
             dependencies: ["HappyTestServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "HappyKitTests", dependencies: ["HappyKit"]),
+        .testTarget(name: "HappyCLITests", dependencies: ["HappyCLI", "HappyKit"]),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [

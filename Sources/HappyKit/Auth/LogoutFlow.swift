@@ -76,7 +76,7 @@ public struct LogoutFlow: Sendable {
             asked = (try? await transport.send(request)).map { (200..<300).contains($0.status) } ?? false
             await transport.shutdown()
         }
-        if try await waitForExit(state.pid, seconds: asked ? 5 : 0) { return true }
+        if try await waitForExit(state.pid, seconds: asked ? 5 : 0) { return try forget(state) }
         // Only signal a pid that still looks like a happy process: pids are reused.
         let commandLine = processes.commandLine(state.pid) ?? ""
         guard commandLine.contains("happy") || asked else {
@@ -84,10 +84,17 @@ public struct LogoutFlow: Sendable {
             return false
         }
         _ = processes.signal(state.pid, SIGTERM)
-        if try await waitForExit(state.pid, seconds: 3) { return true }
+        if try await waitForExit(state.pid, seconds: 3) { return try forget(state) }
         _ = processes.signal(state.pid, SIGKILL)
-        if try await waitForExit(state.pid, seconds: 2) { return true }
+        if try await waitForExit(state.pid, seconds: 2) { return try forget(state) }
         throw HappyError.internalFailure("the happy daemon (pid \(state.pid)) did not stop; stop it by hand and retry")
+    }
+
+    /// The daemon has exited; a state file it left behind (killed, or slow to clean up) is stale now and would keep
+    /// the home from being removed.
+    private func forget(_ state: DaemonState) throws -> Bool {
+        if DaemonState.load(from: context.home)?.pid == state.pid { try context.home.remove(context.home.daemonStatePath) }
+        return true
     }
 
     private func waitForExit(_ pid: Int32, seconds: Int) async throws -> Bool {

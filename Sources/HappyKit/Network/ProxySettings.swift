@@ -37,8 +37,9 @@ public struct ProxySettings: Sendable, Equatable {
         guard p.scheme?.lowercased() == "http" || p.scheme?.lowercased() == "https" else {
             throw HappyError.usage("only http:// proxies are supported, not \(p.scheme ?? "?")://")
         }
+        // `user` and `password` are already percent-decoded; decoding again would turn "100%" into nil.
         let credentials = p.user.map { u in p.password.map { "\(u):\($0)" } ?? u }
-        return Proxy(host: proxyHost, port: p.port ?? 1080, credentials: credentials?.removingPercentEncoding)
+        return Proxy(host: proxyHost, port: p.port ?? 1080, credentials: credentials)
     }
 
     /// Whether `host` matches an entry of `no_proxy`.

@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import HappyCLI
+
+/// A snapshot of `happy auth login --help` at 100 columns: flag names, value names, defaults and the help text are
+/// the command's interface, so a change shows up here for review.
+@Suite struct HelpTextTests {
+    @Test func loginHelpSnapshot() {
+        let help = Happy.helpMessage(for: Happy.Auth.Login.self, columns: 100)
+        #expect(help.trimmingCharacters(in: .newlines) == Self.loginHelp)
+    }
+
+    @Test func rootHelpListsTheExitCodes() {
+        let help = Happy.helpMessage(for: Happy.self, columns: 100)
+        for code in [
+            "0 ok", "64 usage", "69 server unreachable", "75 timed out", "76 bad", "77 refused", "130 interrupted",
+        ] {
+            #expect(help.contains(code), "\(code)")
+        }
+        #expect(help.contains("auth"))
+    }
+
+    static let loginHelp = """
+        OVERVIEW: Link this machine to your Happy account.
+
+        Without --cert: shows a QR code to scan with the Happy app (or a link to open in the web app),
+        waits for your approval, and stores the credentials in $HAPPY_HOME_DIR (default ~/.happy).
+        With --cert: logs in with a device certificate over mutual TLS (an enterprise, keyless login).
+
+        USAGE: happy auth login [--method <method>] [--force] [--no-browser] [--timeout <seconds>] [--invert-qr] [--cert <file>] [--key <file>] [--cert-password-file <file>] [--server <url>] [--ca <file>] [--debug]
+
+        OPTIONS:
+          --method <method>       How to approve: mobile (QR code) or web (browser). Asked when run in a
+                                  terminal; mobile otherwise. (values: mobile, web)
+          --force                 Stop the daemon, clear the stored credentials and machine ID, and log in
+                                  again.
+          --no-browser            Print the web approval link without opening a browser.
+          --timeout <seconds>     Seconds to wait for approval. (default: 300)
+          --invert-qr             Draw the QR code for terminals with a light background.
+          --cert <file>           Log in with this device certificate: PEM (certificate, optionally with
+                                  its key) or PKCS#12 (.p12/.pfx).
+          --key <file>            The certificate's private key, when it is in a separate PEM file.
+          --cert-password-file <file>
+                                  A file holding the password of the key or PKCS#12 file (also
+                                  $HAPPY_CERT_PASSWORD).
+          --server <url>          The Happy server URL (default: $HAPPY_SERVER_URL, else the public server).
+          --ca <file>             A PEM bundle of extra CA roots to trust for the server (also
+                                  $HAPPY_CA_FILE).
+          --debug                 Log each request (method, path, status, timing, retries) to stderr;
+                                  secrets are never logged. Same as HAPPY_DEBUG=1.
+          --version               Show the version.
+          -h, --help              Show help information.
+        """
+}

@@ -1,0 +1,148 @@
+import Foundation
+import HappyKit
+import Testing
+
+extension HappyContext {
+    /// A context for tests. Every field left unset records an issue when used (and throws where it can), so a
+    /// forgotten setup never reaches the real home, network, clock, browser or processes.
+    static func test(
+        home: HappyHome, console: Console? = nil, transport: (any HTTPTransport)? = nil, timing: TestTiming? = nil,
+        environment: [String: String] = [:], browser: (any BrowserOpener)? = nil, processes: ProcessControl? = nil,
+        random: Double? = nil, hostName: String = "test-host", sourceLocation: SourceLocation = #_sourceLocation
+    ) -> HappyContext {
+        HappyContext(
+            console: console ?? .failing(sourceLocation: sourceLocation),
+            makeTransport: { options in
+                (transport as? StubTransport)?.recordMade(with: options)
+                guard let transport else {
+                    Issue.record("makeTransport called, but the test gave no transport", sourceLocation: sourceLocation)
+                    throw UnexpectedUse(what: "makeTransport")
+                }
+                return transport
+            },
+            timing: timing?.timing ?? .failing(sourceLocation: sourceLocation),
+            environment: environment, home: home,
+            browser: browser ?? FailingBrowser(sourceLocation: sourceLocation),
+            hostName: hostName,
+            random: {
+                guard let random else {
+                    Issue.record("random called, but the test gave no value", sourceLocation: sourceLocation)
+                    return 0.5
+                }
+                return random
+            },
+            processes: processes ?? .failing(sourceLocation: sourceLocation))
+    }
+}
+
+/// Thrown by a fake that the test did not set up.
+struct UnexpectedUse: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "unexpected use of \(what) in a test" }
+}
+
+extension Timing {
+    static func failing(sourceLocation: SourceLocation) -> Timing {
+        Timing(
+            now: {
+                Issue.record("timing.now used, but the test gave no timing", sourceLocation: sourceLocation)
+                return TestTiming.defaultNow
+            },
+            elapsed: {
+                Issue.record("timing.elapsed used, but the test gave no timing", sourceLocation: sourceLocation)
+                return .zero
+            },
+            sleep: { _ in
+                Issue.record("timing.sleep used, but the test gave no timing", sourceLocation: sourceLocation)
+                throw UnexpectedUse(what: "sleep")
+            })
+    }
+}
+
+extension ProcessControl {
+    static func failing(sourceLocation: SourceLocation) -> ProcessControl {
+        ProcessControl(
+            isAlive: {
+                Issue.record("isAlive(\($0)) used, but the test gave no processes", sourceLocation: sourceLocation)
+                return false
+            },
+            signal: { pid, sig in
+                Issue.record(
+                    "signal(\(pid), \(sig)) used, but the test gave no processes", sourceLocation: sourceLocation)
+                return false
+            },
+            commandLine: {
+                Issue.record("commandLine(\($0)) used, but the test gave no processes", sourceLocation: sourceLocation)
+                return nil
+            })
+    }
+}
+
+struct FailingBrowser: BrowserOpener {
+    let sourceLocation: SourceLocation
+    func open(_ url: String) -> Bool {
+        Issue.record("browser.open(\(url)) used, but the test gave no browser", sourceLocation: sourceLocation)
+        return false
+    }
+}
+
+/// A browser that records the URLs it was asked to open and answers `succeeds`.
+final class RecordingBrowser: BrowserOpener, Sendable {
+    private let opened = Locked([String]())
+    let succeeds: Bool
+    init(succeeds: Bool = true) { self.succeeds = succeeds }
+    var urls: [String] { opened.current }
+    func open(_ url: String) -> Bool {
+        opened.withLock { $0.append(url) }
+        return succeeds
+    }
+}
+
+/// One fake daemon process: alive until `stop()` (or a signal the test lets through), with every signal recorded.
+/// Questions about any other pid fail the test.
+final class FakeDaemon: Sendable {
+    let pid: Int32
+    let commandLine: String?
+    private let state: Locked<(alive: Bool, signals: [Int32])>
+    private let sourceLocation: SourceLocation
+    /// Whether a signal kills it.
+    let diesOnSignal: Bool
+
+    init(
+        pid: Int32 = 4242, alive: Bool = true, commandLine: String? = "node happy daemon start-sync",
+        diesOnSignal: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        self.pid = pid
+        self.commandLine = commandLine
+        self.diesOnSignal = diesOnSignal
+        self.sourceLocation = sourceLocation
+        state = Locked((alive, []))
+    }
+
+    var isAlive: Bool { state.current.alive }
+    var signals: [Int32] { state.current.signals }
+    func stop() { state.withLock { $0.alive = false } }
+
+    var control: ProcessControl {
+        ProcessControl(
+            isAlive: { [self] pid in
+                guard pid == self.pid else {
+                    Issue.record("isAlive asked about pid \(pid), not the daemon's", sourceLocation: sourceLocation)
+                    return false
+                }
+                return state.current.alive
+            },
+            signal: { [self] pid, sig in
+                guard pid == self.pid else {
+                    Issue.record("signal \(sig) sent to pid \(pid), not the daemon's", sourceLocation: sourceLocation)
+                    return false
+                }
+                state.withLock { s in
+                    s.signals.append(sig)
+                    if diesOnSignal { s.alive = false }
+                }
+                return true
+            },
+            commandLine: { [self] pid in pid == self.pid ? commandLine : nil })
+    }
+}
