@@ -35,6 +35,20 @@ struct CompletionsTests {
         for code in ["64", "69", "75", "76", "77", "130"] { #expect(help.contains(code)) }
     }
 
+    /// The man page documents every flag the commands accept (regenerate with `make man`).
+    @Test func manPageListsEveryFlag() async throws {
+        let scratch = try Scratch()
+        let manual = try String(contentsOfFile: "\(Binaries.repositoryRoot)/completions/happy.1", encoding: .utf8)
+        for args in [["auth", "login", "--help"], ["auth", "status", "--help"], ["auth", "logout", "--help"],
+                     ["auth", "approve", "--help"]] {
+            let r = try await Spawned.run(Binaries.happy, args, environment: ProcessInfo.processInfo.environment,
+                                          in: scratch.path)
+            for flag in Set(r.stdout.matches(of: /--([a-z][a-z0-9-]*)/).map { String($0.1) }) where flag != "help" {
+                #expect(manual.contains(" -\(flag)"), "happy.1 lacks --\(flag): run `make man`")
+            }
+        }
+    }
+
     @Test func versionIsTheOneInTheClientHeader() async throws {
         let scratch = try Scratch()
         let r = try await Spawned.run(Binaries.happy, ["--version"], environment: ProcessInfo.processInfo.environment,
