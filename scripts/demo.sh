@@ -27,6 +27,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# The built-in account's master secret, shared by the server and by `approve` (the phone), never printed.
+HAPPY_TEST_SERVER_SECRET="$(head -c 32 /dev/urandom | base64)"
+export HAPPY_TEST_SERVER_SECRET
 "$bin/happy-test-server" serve --port 0 >"$work/server.out" 2>"$work/server.err" &
 server_pid=$!
 for _ in $(seq 100); do grep -q '^listening on ' "$work/server.out" && break; sleep 0.1; done
