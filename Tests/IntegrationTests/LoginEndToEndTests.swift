@@ -218,4 +218,24 @@ struct LoginEndToEndTests {
                 "an existing machineId is kept and nothing else changes")
         #expect(login.stdout.contains("0e8c3a2f-5b7d-4e1a-9f6c-2d4b8a7e1c3f"))
     }
+
+    /// Two writers cannot interleave: while another process holds the home's lock, a finished login waits, says so,
+    /// then writes.
+    @Test func aLoginWaitsForTheHomeLock() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/flock"), "flock(1) is not installed")
+        let server = try await LocalServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
+        let holder = try Spawned("/usr/bin/flock", [scratch.home, "sleep", "3"], environment: [:], in: scratch.path)
+        let (login, url) = try await startLogin(scratch, server)
+        #expect(try await server.approve(url) == 0)
+        try await Task.sleep(for: .seconds(1.5))
+        #expect(login.process.isRunning, "the login is still waiting for the lock")
+        #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
+        #expect(await holder.wait() == 0)
+        #expect(await login.wait() == 0, "stderr: \(login.stderr)")
+        #expect(login.stderr.contains("Another happy process is writing"))
+        #expect(FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
+    }
 }

@@ -64,7 +64,9 @@ public struct CertificateLoginFlow: Sendable {
         let metadata = CertificateLoginMetadata(
             identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
             notAfter: Self.iso(info.notAfter))
-        let machineId = try CredentialsStore(home: context.home).store(.keyless(token: token, metadata: metadata))
+        let machineId = try CredentialsStore(home: context.home).store(.keyless(token: token, metadata: metadata), onWait: {
+            context.console.err("Another happy process is writing to \(context.home.path); waiting for it to finish.")
+        })
         console.out("\(console.checkMark) Logged in with the device certificate as \(likely.value) (keyless). Machine ID: \(machineId)")
     }
 

@@ -27,7 +27,9 @@ public struct DeviceLoginFlow: Sendable {
             return first.state == "authorized" ? first : try await poll(api: api, publicKey: keyPair.publicKey)
         }
         let accessKey = try Self.decrypt(answer, with: keyPair)
-        let machineId = try CredentialsStore(home: context.home).store(accessKey)
+        let machineId = try CredentialsStore(home: context.home).store(accessKey, onWait: {
+            context.console.err("Another happy process is writing to \(context.home.path); waiting for it to finish.")
+        })
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
         context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }

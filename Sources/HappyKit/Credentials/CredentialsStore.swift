@@ -23,8 +23,11 @@ public struct CredentialsStore: Sendable {
     /// Stores `accessKey` and makes sure a machine id exists (keeping one the TypeScript CLI made). Returns the id.
     /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched.
     @discardableResult
-    public func store(_ accessKey: AccessKey, newMachineId: () -> String = { UUID().uuidString.lowercased() }) throws -> String {
-        let lock = try HomeLock(home: home)
+    public func store(
+        _ accessKey: AccessKey, newMachineId: () -> String = { UUID().uuidString.lowercased() },
+        onWait: () -> Void = {}
+    ) throws -> String {
+        let lock = try HomeLock(home: home, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
         var settings = try Settings.load(from: home)
         let machineId = settings.machineId ?? newMachineId()

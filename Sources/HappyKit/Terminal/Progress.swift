@@ -23,7 +23,7 @@ public final class Progress: @unchecked Sendable {   // used from one task at a 
         frame = (frame + 1) % frames.count
         let extra = note.map { " · \($0)" } ?? ""
         let text = "\(frames[frame]) \(label)... \(elapsedSeconds)s\(extra)"
-        console.errRaw("\r\u{1B}[2K" + (console.colorEnabled ? text : text))
+        console.errRaw("\r\u{1B}[2K" + text)
         drawn = true
     }
 
