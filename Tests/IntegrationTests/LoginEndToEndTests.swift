@@ -227,7 +227,7 @@ struct LoginEndToEndTests {
         defer { Task { await server.stop() } }
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        let holder = try Spawned("/usr/bin/flock", [scratch.home, "sleep", "3"], environment: [:], in: scratch.path)
+        let holder = try Spawned("/usr/bin/flock", [scratch.home, "sleep", "6"], environment: [:], in: scratch.path)
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url) == 0)
         try await Task.sleep(for: .seconds(1.5))
