@@ -34,8 +34,7 @@ public struct CertificateLoginFlow: Sendable {
 
     public func run() async throws {
         let console = context.console
-        if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
-        if !options.force { try CredentialsStore(home: context.home).checkReadable() }
+        if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
 
         let identity = try ClientIdentity.load(
             certificatePath: options.certificatePath, keyPath: options.keyPath,
@@ -64,9 +63,8 @@ public struct CertificateLoginFlow: Sendable {
         let metadata = CertificateLoginMetadata(
             identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
             notAfter: Self.iso(info.notAfter))
-        let machineId = try CredentialsStore(home: context.home).store(.keyless(token: token, metadata: metadata), onWait: {
-            context.console.err("Another happy process is writing to \(context.home.path); waiting for it to finish.")
-        })
+        let machineId = try CredentialsStore(home: context.home)
+            .store(.keyless(token: token, metadata: metadata), console: context.console)
         console.out("\(console.checkMark) Logged in with the device certificate as \(likely.value) (keyless). Machine ID: \(machineId)")
     }
 

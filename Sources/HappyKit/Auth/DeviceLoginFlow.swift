@@ -14,9 +14,8 @@ public struct DeviceLoginFlow: Sendable {
 
     /// Runs the whole login; returns normally on success or when already logged in.
     public func run() async throws {
-        if !options.force, try CredentialsStore(home: context.home).reportIfLoggedIn(context: context) { return }
+        if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
-        if !options.force { try CredentialsStore(home: context.home).checkReadable() }
 
         let method = try await chooseMethod()
         let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
@@ -27,9 +26,7 @@ public struct DeviceLoginFlow: Sendable {
             return first.state == "authorized" ? first : try await poll(api: api, publicKey: keyPair.publicKey)
         }
         let accessKey = try Self.decrypt(answer, with: keyPair)
-        let machineId = try CredentialsStore(home: context.home).store(accessKey, onWait: {
-            context.console.err("Another happy process is writing to \(context.home.path); waiting for it to finish.")
-        })
+        let machineId = try CredentialsStore(home: context.home).store(accessKey, console: context.console)
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
         context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }

@@ -21,7 +21,7 @@ extension StatusReport {
             let expiry = "  Certificate expires: \(certificate.notAfter)"
             if let left, left < 0 {
                 console.out(expiry + " " + console.paint("(expired; log in again with a renewed certificate)", .red))
-            } else if let left, left < 14 {
+            } else if let left, Double(left) < ClientIdentity.expiryWarningDays {
                 console.out(expiry + " " + console.paint("(in \(left) day\(left == 1 ? "" : "s"); renew it soon)", .yellow))
             } else {
                 console.out(expiry)

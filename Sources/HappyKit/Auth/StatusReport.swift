@@ -47,11 +47,9 @@ public struct StatusReport: Sendable {
         return String(token.prefix(shown)) + "..."
     }
 
-    /// Days until the certificate of an mTLS login expires, counted as `ClientIdentity.checkValidity` counts them
-    /// (a part day counts as a day); negative once it has expired.
+    /// Days until the certificate of an mTLS login expires (`ClientIdentity.daysLeft`); negative once expired.
     public func certificateDaysLeft(now: Date) -> Int? {
         guard let text = certificate?.notAfter, let date = ISO8601DateFormatter().date(from: text) else { return nil }
-        let remaining = date.timeIntervalSince(now) / 86_400
-        return remaining > 0 ? max(1, Int(remaining.rounded(.up))) : min(-1, Int(remaining.rounded(.down)))
+        return ClientIdentity.daysLeft(until: date, now: now)
     }
 }

@@ -77,10 +77,17 @@ public struct ClientIdentity: Sendable {
         }
         let remaining = info.notAfter.timeIntervalSince(now)
         guard remaining < Self.expiryWarningDays * 86_400 else { return [] }
-        let days = max(1, Int((remaining / 86_400).rounded(.up)))
+        let days = Self.daysLeft(until: info.notAfter, now: now)
         return ["the client certificate expires in \(days) day\(days == 1 ? "" : "s") (\(until)); renew it soon"]
     }
 
     /// `checkValidity` warns when fewer days than this are left.
     public static let expiryWarningDays: Double = 14
+
+    /// Whole days until `notAfter`, a part day counting as a day (so never 0 while still valid); negative once past.
+    /// The one count both login and `status` show.
+    public static func daysLeft(until notAfter: Date, now: Date) -> Int {
+        let remaining = notAfter.timeIntervalSince(now) / 86_400
+        return remaining > 0 ? max(1, Int(remaining.rounded(.up))) : min(-1, Int(remaining.rounded(.down)))
+    }
 }

@@ -7,10 +7,14 @@ public struct CredentialsStore: Sendable {
 
     public init(home: HappyHome) { self.home = home }
 
-    /// When credentials exist, prints "Already authenticated" with machine id and host and returns true.
-    /// A corrupt `access.key` is an error that names `--force`.
-    func reportIfLoggedIn(context: HappyContext) throws -> Bool {
-        guard try AccessKey.load(from: home) != nil else { return false }
+    /// Before a login without `--force`: when credentials exist, prints "Already authenticated" with machine id and
+    /// host and returns true. Otherwise makes sure `settings.json` is readable, so a login fails before any network
+    /// traffic rather than after the owner approved. A corrupt file is an error that names `--force`.
+    func isAlreadyLoggedIn(context: HappyContext) throws -> Bool {
+        guard try AccessKey.load(from: home) != nil else {
+            _ = try Settings.load(from: home)
+            return false
+        }
         let settings = (try? Settings.load(from: home)) ?? Settings()
         let console = context.console
         console.out("\(console.checkMark) Already authenticated")
@@ -38,9 +42,12 @@ public struct CredentialsStore: Sendable {
         return machineId
     }
 
-    /// Fails early (before any network traffic) when `settings.json` cannot be read, so a login never discovers it
-    /// only after the owner approved.
-    func checkReadable() throws { _ = try Settings.load(from: home) }
+    /// `store`, telling the user on stderr when another happy process holds the home's lock.
+    func store(_ accessKey: AccessKey, console: Console) throws -> String {
+        try store(accessKey, onWait: {
+            console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
+        })
+    }
 
     /// `login --force` on a `settings.json` that is not valid JSON: keeps its bytes as `settings.json.corrupt`
     /// (nothing is lost) and lets the login write a fresh one. Returns whether it did.
