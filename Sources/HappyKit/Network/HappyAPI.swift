@@ -26,7 +26,7 @@ public struct HappyAPI: Sendable {
     func send<T: Decodable & Sendable>(
         _ method: String, _ path: String, body: (some Encodable)?, token: String? = nil, as: T.Type
     ) async throws -> Reply<T> {
-        var headers = ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"]
+        var headers = Self.baseHeaders
         var bytes: [UInt8]?
         if let body {
             headers["Content-Type"] = "application/json"
@@ -48,6 +48,9 @@ public struct HappyAPI: Sendable {
     }
 
     private struct NoBody: Encodable {}
+
+    /// Headers every request carries (PROTOCOL: `X-Happy-Client: cli/<version>`).
+    static let baseHeaders = ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"]
 
     /// `POST /v1/auth/request` — create or poll a terminal auth request.
     public func requestAuth(publicKey: [UInt8]) async throws -> Reply<AuthRequestReply> {
@@ -86,7 +89,7 @@ public struct HappyAPI: Sendable {
     public func features() async throws -> JSONValue? {
         let response = try await transport.send(HTTPRequest(
             method: "GET", url: server + "/v1/features",
-            headers: ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"], timeout: requestTimeout))
+            headers: Self.baseHeaders, timeout: requestTimeout))
         guard response.status == 200 else { return nil }
         return try? JSONParser.parse(response.body)
     }
