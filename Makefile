@@ -9,7 +9,11 @@ BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_DIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_DIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all build release test demo bench completions man install uninstall clean
+.PHONY: all deps build release test demo bench completions man install uninstall clean
+
+# Debian packages the build and the tests use (only missing ones are installed).
+deps:
+	scripts/install-deps.sh test
 
 all: build
 
@@ -20,7 +24,7 @@ release:
 	$(SWIFT) build $(RELEASE_FLAGS) --product happy
 
 # Unit, CLI and end-to-end tests (the e2e tests spawn the built binaries against the local server).
-test:
+test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
 

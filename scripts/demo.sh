@@ -4,15 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=()
-for p in pkg-config libsodium-dev libqrencode-dev libssl-dev; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "==> installing ${need[*]}"
-    SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}"
-fi
+scripts/install-deps.sh build
 
 echo "==> building (the first build takes a few minutes)"
 swift build --product happy
