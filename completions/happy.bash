@@ -211,13 +211,13 @@ _happy_auth_login() {
     repeating_flags=()
     non_repeating_flags=(--force --no-browser --invert-qr --debug --version -h --help)
     repeating_options=()
-    non_repeating_options=(--method --timeout --cert --key --cert-password-file --server --ca)
+    non_repeating_options=(--method --timeout --cert --key --cert-password-file --pkcs11-module --revocation-check --server --ca)
     __happy_offer_flags_options 0
 
     # Offer option value completions
     case "${prev}" in
     '--method')
-        __happy_add_completions -W 'mobile'$'\n''web'
+        __happy_add_completions -W 'mobile'$'\n''web'$'\n''certificate'
         return
         ;;
     '--timeout')
@@ -233,6 +233,14 @@ _happy_auth_login() {
         ;;
     '--cert-password-file')
         __happy_add_completions -f
+        return
+        ;;
+    '--pkcs11-module')
+        __happy_add_completions -o plusdirs -fX '!*.@(so)'
+        return
+        ;;
+    '--revocation-check')
+        __happy_add_completions -W 'off'$'\n''soft'$'\n''strict'
         return
         ;;
     '--server')

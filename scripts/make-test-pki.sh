@@ -18,13 +18,24 @@
 #   alice.p12               PKCS#12, AES-256/PBKDF2   alice-legacy.p12     PKCS#12, RC2/3DES (only when the
 #                                                                          local OpenSSL has the legacy provider)
 #   garbage.pem             not a certificate
+#
+# OCSP (the revocation preflight): certificates whose AIA names http://127.0.0.1:<ocsp-port>/ (default 8888), and
+# the CA database as an `openssl ocsp -index` file, so a test can run a real responder on that port:
+#   ocsp-good               SAN email good@example.com            ocsp-revoked   revoked@example.com, revoked
+#                                                                                (keyCompromise) in the index
+#   ocsp-unknown            AIA set, but not in the CA database   ocsp-unreachable  AIA http://127.0.0.1:9/
+#   ocsp-good-chain.pem     ocsp-good + ca                        ocsp-revoked-chain.pem  ocsp-revoked + ca
+#   ocsp-revoked.p12        ocsp-revoked + key + ca, "correct horse"
+#   ocsp-index.txt          the index: ocsp-good and ocsp-unreachable valid, ocsp-revoked revoked
+#     openssl ocsp -index ocsp-index.txt -port <ocsp-port> -rsigner ca.pem -rkey ca.key -CA ca.pem
 set -euo pipefail
 
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 <outdir>" >&2
+if [[ $# -lt 1 || $# -gt 2 ]]; then
+    echo "usage: $0 <outdir> [<ocsp-port>]" >&2
     exit 64
 fi
 out=$1
+ocsp_port=${2:-8888}
 mkdir -p "$out"
 umask 077
 work=$(mktemp -d)
@@ -44,7 +55,8 @@ run() {
 
 ec_key() { run openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1"; }
 
-# Extensions for leaf certificates: $1 = file, $2 = extendedKeyUsage, $3 = subjectAltName (optional).
+# Extensions for leaf certificates: $1 = file, $2 = extendedKeyUsage, $3 = subjectAltName (optional),
+# $4 = OCSP responder URL for the Authority Information Access extension (optional).
 leaf_ext() {
     {
         echo "basicConstraints = critical, CA:FALSE"
@@ -53,6 +65,7 @@ leaf_ext() {
         echo "subjectKeyIdentifier = hash"
         echo "authorityKeyIdentifier = keyid"
         if [[ -n ${3:-} ]]; then echo "subjectAltName = $3"; fi
+        if [[ -n ${4:-} ]]; then echo "authorityInfoAccess = OCSP;URI:$4"; fi
     } >"$1"
 }
 
@@ -122,6 +135,35 @@ run openssl rand -hex -out "$work/ca-db.srl" 16
 dated_leaf expired "Expired Client" 20200101000000Z 20210101000000Z
 dated_leaf not-yet-valid "Future Client" 20900101000000Z 20910101000000Z
 
+# OCSP: $1 = name, $2 = CN, $3 = e-mail, $4 = responder URL; recorded in the CA database (`openssl ca`).
+ocsp_leaf() {
+    local name=$1
+    ec_key "$out/$name.key"
+    leaf_ext "$work/$name.ext" clientAuth "email:$3" "$4"
+    run openssl req -new -key "$out/$name.key" -subj "/O=Happy Test/CN=$2" -out "$work/$name.csr"
+    run openssl ca -batch -notext -config "$work/ca.cnf" -cert "$out/ca.pem" -keyfile "$out/ca.key" -days 825 \
+        -extfile "$work/$name.ext" -in "$work/$name.csr" -out "$out/$name.pem"
+}
+ocsp_url="http://127.0.0.1:$ocsp_port/"
+ocsp_leaf ocsp-good "OCSP Good" good@example.com "$ocsp_url"
+ocsp_leaf ocsp-revoked "OCSP Revoked" revoked@example.com "$ocsp_url"
+ocsp_leaf ocsp-unreachable "OCSP Unreachable" unreachable@example.com "http://127.0.0.1:9/"
+run openssl ca -config "$work/ca.cnf" -cert "$out/ca.pem" -keyfile "$out/ca.key" \
+    -revoke "$out/ocsp-revoked.pem" -crl_reason keyCompromise
+ec_key "$out/ocsp-unknown.key"
+leaf_ext "$work/ocsp-unknown.ext" clientAuth "email:unknown@example.com" "$ocsp_url"
+run openssl req -new -key "$out/ocsp-unknown.key" -subj "/O=Happy Test/CN=OCSP Unknown" -out "$work/ocsp-unknown.csr"
+run openssl x509 -req -in "$work/ocsp-unknown.csr" -CA "$out/ca.pem" -CAkey "$out/ca.key" \
+    -CAserial "$work/ca.srl" -CAcreateserial -days 825 -sha256 -extfile "$work/ocsp-unknown.ext" \
+    -out "$out/ocsp-unknown.pem"
+cp "$work/index.txt" "$out/ocsp-index.txt"
+if [[ -f $work/index.txt.attr ]]; then cp "$work/index.txt.attr" "$out/ocsp-index.txt.attr"; fi
+for name in ocsp-good ocsp-revoked ocsp-unknown ocsp-unreachable; do
+    cat "$out/$name.pem" "$out/ca.pem" >"$out/$name-chain.pem"
+done
+run openssl pkcs12 -export -in "$out/ocsp-revoked.pem" -inkey "$out/ocsp-revoked.key" -certfile "$out/ca.pem" \
+    -name revoked -passout "$pass" -out "$out/ocsp-revoked.p12"
+
 cp "$out/alice.pem" "$out/mismatch.pem"
 ec_key "$out/mismatch.key"
 cat "$out/alice.pem" "$out/alice.key" >"$out/alice-combined.pem"
@@ -139,6 +181,7 @@ printf 'this is not a certificate\nhello world\n' >"$out/garbage.pem"
 
 # Certificates are public; everything holding a key stays 0600 (from the umask).
 for name in ca other-ca server alice bob-other-domain upn cn-only soon other-ca-client uri expired \
-    not-yet-valid mismatch alice-chain garbage; do
+    not-yet-valid mismatch alice-chain garbage ocsp-good ocsp-revoked ocsp-unknown ocsp-unreachable \
+    ocsp-good-chain ocsp-revoked-chain ocsp-unknown-chain ocsp-unreachable-chain; do
     chmod 644 "$out/$name.pem"
 done

@@ -1,3 +1,5 @@
+/* The ENGINE API (the PKCS#11 engine, libp11) is deprecated in OpenSSL 3 but is what Debian 12 ships for tokens. */
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -7,6 +9,10 @@
 #include <openssl/x509v3.h>
 #include <openssl/provider.h>
 #include <openssl/proverr.h>
+#include <openssl/ocsp.h>
+#include <openssl/engine.h>
+#include <openssl/ui.h>
+#include <openssl/rsa.h>
 
 /* Macros and stack helpers Swift cannot import directly. */
 static inline int happy_sk_X509_num(const STACK_OF(X509) *sk) { return sk_X509_num(sk); }
@@ -25,3 +31,23 @@ static inline int happy_ERR_GET_LIB(unsigned long e) { return ERR_GET_LIB(e); }
 static inline int happy_ERR_GET_REASON(unsigned long e) { return ERR_GET_REASON(e); }
 static inline int happy_ERR_R_UNSUPPORTED(void) { return ERR_R_UNSUPPORTED; }
 static inline int happy_ERR_R_FETCH_FAILED(void) { return ERR_R_FETCH_FAILED; }
+/* OCSP (the revocation preflight): string stacks from X509_get1_ocsp, and X509 stacks built by hand. */
+static inline int happy_sk_OPENSSL_STRING_num(const STACK_OF(OPENSSL_STRING) *sk) { return sk_OPENSSL_STRING_num(sk); }
+static inline const char *happy_sk_OPENSSL_STRING_value(const STACK_OF(OPENSSL_STRING) *sk, int i) {
+    return sk_OPENSSL_STRING_value(sk, i);
+}
+static inline STACK_OF(X509) *happy_sk_X509_new_null(void) { return sk_X509_new_null(); }
+static inline int happy_sk_X509_push(STACK_OF(X509) *sk, X509 *x) { return sk_X509_push(sk, x); }
+static inline void happy_sk_X509_free(STACK_OF(X509) *sk) { sk_X509_free(sk); }
+static inline int happy_V_OCSP_CERTSTATUS_GOOD(void) { return V_OCSP_CERTSTATUS_GOOD; }
+static inline int happy_V_OCSP_CERTSTATUS_REVOKED(void) { return V_OCSP_CERTSTATUS_REVOKED; }
+static inline int happy_OCSP_RESPONSE_STATUS_SUCCESSFUL(void) { return OCSP_RESPONSE_STATUS_SUCCESSFUL; }
+/* libp11's LOAD_CERT_CTRL: the certificate object a pkcs11: URI selects, or NULL. The caller owns the result. */
+static inline X509 *happy_engine_load_certificate(ENGINE *engine, const char *uri) {
+    struct { const char *s_slot_cert_id; X509 *cert; } params = { uri, NULL };
+    if (!ENGINE_ctrl_cmd(engine, "LOAD_CERT_CTRL", 0, &params, NULL, 0)) return NULL;
+    return params.cert;
+}
+static inline int happy_RSA_PKCS1_PADDING(void) { return RSA_PKCS1_PADDING; }
+static inline int happy_RSA_PKCS1_PSS_PADDING(void) { return RSA_PKCS1_PSS_PADDING; }
+static inline int happy_RSA_PSS_SALTLEN_DIGEST(void) { return RSA_PSS_SALTLEN_DIGEST; }

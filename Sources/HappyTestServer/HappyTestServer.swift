@@ -73,7 +73,12 @@ public final class HappyTestServer: Sendable {
         let router = Router(context: TestServerRequestContext.self)
         router.add(middleware: ErrorReplyMiddleware())
         AuthRoutes(state: state).register(on: router)
-        MTLSRoutes(state: state, settings: configuration.mtls).register(on: router)
+        var mtls = MTLSRoutes(state: state, settings: configuration.mtls)
+        if let mode = configuration.mtls.ocspCheck, let issuers = configuration.tls?.clientCAPath {
+            mtls.ocsp = OCSPClientCheck(mode: mode, issuerBundlePath: issuers)
+        }
+        mtls.register(on: router)
+        MTLSHandoffRoutes(state: state, settings: configuration.mtls, login: mtls).register(on: router)
         TestControlRoutes(state: state, account: account).register(on: router)
         return router
     }

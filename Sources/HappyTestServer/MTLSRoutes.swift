@@ -6,6 +6,8 @@ import NIOSSL
 struct MTLSRoutes: Sendable {
     let state: ServerState
     let settings: MTLSSettings
+    /// Direct mode's optional OCSP check of the peer certificate (Harper's behaviour, seed 002).
+    var ocsp: OCSPClientCheck? = nil
 
     /// The outcome of a certificate login, before any account is touched.
     enum Decision: Equatable {
@@ -28,15 +30,8 @@ struct MTLSRoutes: Sendable {
 
     func login(_ request: Request, context: TestServerRequestContext) async throws -> Response {
         guard settings.isEnabled else { return JSONReply.error(.notFound, "Not found") }
-        let facts: ClientCertificateFacts?
-        switch settings.mode {
-        case .forwarded:
-            facts =
-                settings.trustForwardedHeaders
-                ? ClientCertificateFacts(headers: request.headers, names: settings.forwardedHeaders) : nil
-        case .direct:
-            facts = try await Self.peerFacts(of: context.channel)
-        }
+        let facts = try await facts(of: request, context: context)
+        if let refusal = await revocationRefusal(context) { return refusal }
         switch await decide(facts) {
         case .noIdentity:
             return JSONReply.error(.unauthorized, "client-certificate-required")
@@ -49,6 +44,28 @@ struct MTLSRoutes: Sendable {
             let token = await state.mintToken(for: account)
             return JSONReply.response(["success": true, "token": .string(token)])
         }
+    }
+
+    /// The certificate behind a request: the proxy's headers (forwarded mode, when trusted) or the TLS peer (direct).
+    func facts(of request: Request, context: TestServerRequestContext) async throws -> ClientCertificateFacts? {
+        switch settings.mode {
+        case .forwarded:
+            return settings.trustForwardedHeaders
+                ? ClientCertificateFacts(headers: request.headers, names: settings.forwardedHeaders) : nil
+        case .direct:
+            return try await Self.peerFacts(of: context.channel)
+        }
+    }
+
+    /// Direct mode with an OCSP check: a 403 for a peer certificate the responder says is revoked (or, fail-closed,
+    /// that it cannot vouch for); nil to go on.
+    func revocationRefusal(_ context: TestServerRequestContext) async -> Response? {
+        guard settings.mode == .direct, let ocsp,
+            let certificate = try? await context.channel.nioSSL_peerCertificate().get(),
+            let der = try? certificate.toDERBytes(),
+            let error = await ocsp.refusal(for: der)
+        else { return nil }
+        return JSONReply.error(.forbidden, error)
     }
 
     /// Checks in the order the reasons are listed in PROTOCOL §2: certificate, issuer, domain, E2EE, provisioning.

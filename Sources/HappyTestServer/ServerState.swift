@@ -67,6 +67,23 @@ actor ServerState {
 
     func account(forToken token: String) -> Int? { tokens[token] }
 
+    // MARK: Browser hand-off claim codes (PROTOCOL §2)
+
+    private var claimCodes: [String: (account: Int, expires: ContinuousClock.Instant)] = [:]
+
+    /// A fresh single-use code for `account`, valid for `ttl`.
+    func makeClaimCode(for account: Int, ttl: Duration) -> String {
+        let code = Base64.encodeURL(SigningKeyPair.randomChallenge(count: 24))
+        claimCodes[code] = (account, ContinuousClock.now + ttl)
+        return code
+    }
+
+    /// Consumes `code`: its account when it exists and has not expired, else nil. Either way it is gone afterwards.
+    func consumeClaimCode(_ code: String) -> Int? {
+        guard let entry = claimCodes.removeValue(forKey: code), ContinuousClock.now < entry.expires else { return nil }
+        return entry.account
+    }
+
     // MARK: Terminal auth requests
 
     /// Upserts like happy-server: the first call fixes `supportsV2`; later calls only poll.

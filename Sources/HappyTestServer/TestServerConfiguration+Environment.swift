@@ -74,6 +74,22 @@ extension MTLSSettings {
         if let name = value("FORWARDED_SUBJECT_HEADER") { forwardedHeaders.subject = name.lowercased() }
         if let name = value("FORWARDED_FINGERPRINT_HEADER") { forwardedHeaders.fingerprint = name.lowercased() }
         if let name = value("FORWARDED_ISSUER_HEADER") { forwardedHeaders.issuer = name.lowercased() }
+        // Happier's default: its own deep-link scheme plus the web app (HAPPIER_WEBAPP_URL).
+        returnToAllowPrefixes =
+            value("RETURN_TO_ALLOW_PREFIXES").map(csv)
+            ?? ["happier://"] + [environment["HAPPIER_WEBAPP_URL"]].compactMap { $0 }.filter { !$0.isEmpty }
+        if let raw = value("CLAIM_TTL_SECONDS") {
+            guard let seconds = Int(raw), seconds > 0, seconds <= 86_400 else {
+                throw TestServerError("\(Self.prefix)CLAIM_TTL_SECONDS must be a number of seconds, not \(raw)")
+            }
+            claimTTLSeconds = seconds
+        }
+        if let raw = environment["HAPPY_TEST_SERVER_OCSP"], !raw.isEmpty {
+            guard let mode = OCSPFailureMode(rawValue: raw.lowercased()) else {
+                throw TestServerError("HAPPY_TEST_SERVER_OCSP must be fail-open or fail-closed, not \(raw)")
+            }
+            ocspCheck = mode
+        }
         e2eeIdentities = Set(csv(environment["HAPPY_TEST_SERVER_E2EE_IDENTITIES"]).map { $0.lowercased() })
         knownIdentities = Set(csv(environment["HAPPY_TEST_SERVER_KNOWN_IDENTITIES"]).map { $0.lowercased() })
     }

@@ -64,14 +64,25 @@ public struct MTLSSettings: Sendable, Equatable {
     public var e2eeIdentities: Set<String>
     /// Identities that already have a (keyless) account, for tests with auto-provisioning off.
     public var knownIdentities: Set<String>
+    /// Where the browser hand-off may return to (`RETURN_TO_ALLOW_PREFIXES`): `scheme://` entries match a scheme,
+    /// http(s) entries match by origin plus an optional path prefix (seed 000).
+    public var returnToAllowPrefixes: [String]
+    /// Lifetime of a hand-off claim code (`CLAIM_TTL_SECONDS`, default 60).
+    public var claimTTLSeconds: Int
+    /// Direct mode: check client certificates at their OCSP responder (`HAPPY_TEST_SERVER_OCSP`); nil: no check.
+    public var ocspCheck: OCSPFailureMode?
 
     public init(
         isEnabled: Bool = false, mode: Mode = .forwarded, autoProvision: Bool = false,
         identitySource: IdentitySource = .sanEmail, allowedEmailDomains: [String] = [],
         allowedIssuers: IssuerAllowList = IssuerAllowList(), trustForwardedHeaders: Bool = false,
         forwardedHeaders: ForwardedHeaderNames = ForwardedHeaderNames(),
-        e2eeIdentities: Set<String> = [], knownIdentities: Set<String> = []
+        e2eeIdentities: Set<String> = [], knownIdentities: Set<String> = [],
+        returnToAllowPrefixes: [String] = ["happier://"], claimTTLSeconds: Int = 60, ocspCheck: OCSPFailureMode? = nil
     ) {
+        self.ocspCheck = ocspCheck
+        self.returnToAllowPrefixes = returnToAllowPrefixes
+        self.claimTTLSeconds = claimTTLSeconds
         self.isEnabled = isEnabled
         self.mode = mode
         self.autoProvision = autoProvision

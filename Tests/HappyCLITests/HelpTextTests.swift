@@ -28,23 +28,34 @@ import Testing
         Without --cert: shows a QR code to scan with the Happy app (or a link to open in the web app),
         waits for your approval, and stores the credentials in $HAPPY_HOME_DIR (default ~/.happy).
         With --cert: logs in with a device certificate over mutual TLS (an enterprise, keyless login).
+        With --method certificate: the browser presents a certificate it holds and hands the login back to
+        this terminal through a listener on 127.0.0.1 (keyless).
 
-        USAGE: happy auth login [--method <method>] [--force] [--no-browser] [--timeout <seconds>] [--invert-qr] [--cert <file>] [--key <file>] [--cert-password-file <file>] [--server <url>] [--ca <file>] [--debug]
+        USAGE: happy auth login <options>
 
         OPTIONS:
-          --method <method>       How to approve: mobile (QR code) or web (browser). Asked when run in a
-                                  terminal; mobile otherwise. (values: mobile, web)
+          --method <method>       How to approve: mobile (QR code), web (browser) or certificate (a device
+                                  certificate the browser holds). Asked when run in a terminal; mobile
+                                  otherwise. (values: mobile, web, certificate)
           --force                 Stop the daemon, clear the stored credentials and machine ID, and log in
                                   again.
-          --no-browser            Print the web approval link without opening a browser.
+          --no-browser            Print the web approval link (or the certificate sign-in link) without
+                                  opening a browser.
           --timeout <seconds>     Seconds to wait for approval. (default: 300)
           --invert-qr             Draw the QR code for terminals with a light background.
-          --cert <file>           Log in with this device certificate: PEM (certificate, optionally with
-                                  its key) or PKCS#12 (.p12/.pfx).
+          --cert <file|uri>       Log in with this device certificate: PEM (certificate, optionally with
+                                  its key), PKCS#12 (.p12/.pfx), or a pkcs11: URI naming a certificate and
+                                  key on a token.
           --key <file>            The certificate's private key, when it is in a separate PEM file.
           --cert-password-file <file>
-                                  A file holding the password of the key or PKCS#12 file (also
-                                  $HAPPY_CERT_PASSWORD).
+                                  A file holding the password of the key or PKCS#12 file, or the token's
+                                  PIN (also $HAPPY_CERT_PASSWORD).
+          --pkcs11-module <path>  With a pkcs11: --cert: the PKCS#11 module (also $HAPPY_PKCS11_MODULE;
+                                  default: p11-kit's proxy module).
+          --revocation-check <mode>
+                                  With --cert: ask the certificate's OCSP responder first. soft (default)
+                                  warns when it cannot tell, strict stops, off skips the check. (values:
+                                  off, soft, strict)
           --server <url>          The Happy server URL (default: $HAPPY_SERVER_URL, else the public server).
           --ca <file>             A PEM bundle of extra CA roots to trust for the server (also
                                   $HAPPY_CA_FILE).

@@ -283,7 +283,7 @@ import Testing
         return try SecretBytes(consuming: &bytes)
     }
 
-    private func bytes(_ secret: SecretBytes) -> [UInt8] { secret.withUnsafeBytes { Array($0) } }
+    private func bytes(_ secret: SecretBytes?) -> [UInt8]? { secret?.withUnsafeBytes { Array($0) } }
 
     private func certificateDER(_ name: String) throws -> [UInt8] {
         try TestPKI.run(["openssl", "x509", "-in", try pki(name), "-outform", "DER"])

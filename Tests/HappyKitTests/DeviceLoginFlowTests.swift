@@ -139,6 +139,7 @@ import Testing
     }
 
     @Test func drawsASpinnerOnlyOnATerminal() async throws {
+        transport.on("GET", "/v1/features", reply: .json(200, #"{"features":{"mtls":{"enabled":false}}}"#))
         transport.on("POST", "/v1/auth/request", reply: Phone.pending)
         transport.on("POST", "/v1/auth/request", respond: Phone.approve(plaintext: Phone.legacyAnswer))
         let (console, screen) = Console.recording(stdin: ["1"], terminal: true)
@@ -149,11 +150,13 @@ import Testing
     }
 
     @Test func asksForTheMethodOnATerminalAndOpensTheWebApp() async throws {
+        transport.on("GET", "/v1/features", reply: .json(404, "{}"))
         transport.on("POST", "/v1/auth/request", respond: Phone.approve(plaintext: Phone.dataKeyAnswer))
         let (console, screen) = Console.recording(stdin: ["x", "2"], terminal: true)
         let browser = RecordingBrowser()
         try await login(console: console, method: nil, browser: browser)
         #expect(screen.err.contains("Please answer 1 or 2."))
+        #expect(!screen.err.contains { $0.contains("3)") })   // no mTLS advertised: no third choice
         #expect(browser.urls.count == 1)
         #expect(browser.urls.first?.hasPrefix("https://app.happy.engineering/terminal/connect#key=") == true)
     }

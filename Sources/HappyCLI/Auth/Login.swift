@@ -2,6 +2,7 @@ import ArgumentParser
 import HappyKit
 
 extension LoginMethod: ExpressibleByArgument {}
+extension RevocationCheck: ExpressibleByArgument {}
 
 extension Happy.Auth {
     struct Login: HappyCommand {
@@ -11,29 +12,44 @@ extension Happy.Auth {
                 Without --cert: shows a QR code to scan with the Happy app (or a link to open in the web app), \
                 waits for your approval, and stores the credentials in $HAPPY_HOME_DIR (default ~/.happy).
                 With --cert: logs in with a device certificate over mutual TLS (an enterprise, keyless login).
+                With --method certificate: the browser presents a certificate it holds and hands the login back to \
+                this terminal through a listener on 127.0.0.1 (keyless).
                 """)
 
-        @Option(help: "How to approve: mobile (QR code) or web (browser). Asked when run in a terminal; mobile otherwise.")
+        @Option(help: """
+            How to approve: mobile (QR code), web (browser) or certificate (a device certificate the browser holds). \
+            Asked when run in a terminal; mobile otherwise.
+            """)
         var method: LoginMethod?
         @Flag(help: "Stop the daemon, clear the stored credentials and machine ID, and log in again.")
         var force = false
-        @Flag(help: "Print the web approval link without opening a browser.")
+        @Flag(help: "Print the web approval link (or the certificate sign-in link) without opening a browser.")
         var noBrowser = false
         @Option(help: ArgumentHelp("Seconds to wait for approval.", valueName: "seconds"))
         var timeout = 300
         @Flag(help: "Draw the QR code for terminals with a light background.")
         var invertQr = false
-        @Option(help: ArgumentHelp("Log in with this device certificate: PEM (certificate, optionally with its key) or PKCS#12 (.p12/.pfx).",
-                                   valueName: "file"),
+        @Option(help: ArgumentHelp("Log in with this device certificate: PEM (certificate, optionally with its key), "
+                                   + "PKCS#12 (.p12/.pfx), or a pkcs11: URI naming a certificate and key on a token.",
+                                   valueName: "file|uri"),
                 completion: .file(extensions: ["pem", "crt", "p12", "pfx"]))
         var cert: String?
         @Option(help: ArgumentHelp("The certificate's private key, when it is in a separate PEM file.", valueName: "file"),
                 completion: .file(extensions: ["pem", "key"]))
         var key: String?
-        @Option(help: ArgumentHelp("A file holding the password of the key or PKCS#12 file (also $HAPPY_CERT_PASSWORD).",
+        @Option(help: ArgumentHelp("A file holding the password of the key or PKCS#12 file, or the token's PIN "
+                                   + "(also $HAPPY_CERT_PASSWORD).",
                                    valueName: "file"),
                 completion: .file())
         var certPasswordFile: String?
+        @Option(help: ArgumentHelp("With a pkcs11: --cert: the PKCS#11 module (also $HAPPY_PKCS11_MODULE; default: "
+                                   + "p11-kit's proxy module).", valueName: "path"),
+                completion: .file(extensions: ["so"]))
+        var pkcs11Module: String?
+        @Option(help: ArgumentHelp(
+            "With --cert: ask the certificate's OCSP responder first. soft (default) warns when it cannot tell, strict "
+                + "stops, off skips the check.", valueName: "mode"))
+        var revocationCheck: RevocationCheck?
         @OptionGroup var serverOptions: ServerOptions
 
         var wantsDebug: Bool { serverOptions.debug }
@@ -42,6 +58,15 @@ extension Happy.Auth {
             guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
             if cert == nil, key != nil { throw ValidationError("--key needs --cert") }
             if cert == nil, certPasswordFile != nil { throw ValidationError("--cert-password-file needs --cert") }
+            if let cert, PKCS11URI.isURI(cert) {
+                do { _ = try PKCS11URI(cert) } catch let error as HappyError {
+                    throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
+                }
+                if key != nil { throw ValidationError("--key does not apply to a pkcs11: --cert; the key is on the token") }
+            } else if pkcs11Module != nil {
+                throw ValidationError("--pkcs11-module needs a pkcs11: URI as --cert")
+            }
+            if cert == nil, revocationCheck != nil { throw ValidationError("--revocation-check needs --cert") }
             if cert != nil, method != nil { throw ValidationError("--method applies to the QR/web login, not to --cert") }
         }
 
@@ -53,8 +78,12 @@ extension Happy.Auth {
             if let cert {
                 let options = CertificateLoginOptions(
                     server: server, certificatePath: cert, keyPath: key, passwordFile: certPasswordFile,
-                    caFile: caFile, force: force)
+                    caFile: caFile, force: force, revocationCheck: revocationCheck ?? .soft, pkcs11Module: pkcs11Module)
                 try await CertificateLoginFlow(options: options, context: context).run()
+            } else if method == .certificate {
+                let options = CertificateHandoffOptions(
+                    server: server, force: force, openBrowser: !noBrowser, timeoutSeconds: timeout, caFile: caFile)
+                try await CertificateHandoffFlow(options: options, context: context).run()
             } else {
                 let options = DeviceLoginOptions(
                     server: server, method: method, force: force, openBrowser: !noBrowser, timeoutSeconds: timeout,

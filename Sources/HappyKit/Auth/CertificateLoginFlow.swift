@@ -8,9 +8,15 @@ public struct CertificateLoginOptions: Sendable {
     public var passwordFile: String?
     public var caFile: String?
     public var force: Bool
+    /// The OCSP preflight (PROTOCOL §6); soft by default.
+    public var revocationCheck: RevocationCheck
+    /// `--pkcs11-module`, for a `pkcs11:` certificate (else HAPPY_PKCS11_MODULE, else p11-kit's proxy).
+    public var pkcs11Module: String?
 
     public init(server: String, certificatePath: String, keyPath: String?, passwordFile: String?, caFile: String?,
-                force: Bool) {
+                force: Bool, revocationCheck: RevocationCheck = .soft, pkcs11Module: String? = nil) {
+        self.revocationCheck = revocationCheck
+        self.pkcs11Module = pkcs11Module
         self.server = server
         self.certificatePath = certificatePath
         self.keyPath = keyPath
@@ -36,9 +42,7 @@ public struct CertificateLoginFlow: Sendable {
         let console = context.console
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
 
-        let identity = try ClientIdentity.load(
-            certificatePath: options.certificatePath, keyPath: options.keyPath,
-            password: { try CertificatePassword(options: options, context: context).read() })
+        let identity = try loadIdentity()
         var warnings = identity.warnings
         warnings += try identity.checkValidity(now: context.timing.now())
         for warning in warnings { console.warn(warning) }
@@ -51,6 +55,9 @@ public struct CertificateLoginFlow: Sendable {
         console.err("  Valid until: \(Self.iso(info.notAfter))")
         console.err("The server will most likely identify you as \(likely.value) (\(Self.describe(source: likely.source))).")
 
+        try await RevocationPreflight(mode: options.revocationCheck, context: context, caFile: options.caFile)
+            .check(leafDER: identity.certificateChainDER[0], issuerDER: identity.issuerCertificateDER)
+
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 
         let token = try await context.withTransport(
@@ -62,10 +69,35 @@ public struct CertificateLoginFlow: Sendable {
 
         let metadata = CertificateLoginMetadata(
             identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
-            notAfter: Self.iso(info.notAfter))
+            notAfter: Self.iso(info.notAfter), tokenURI: identity.tokenURI)
         let machineId = try CredentialsStore(home: context.home)
             .store(.keyless(token: token, metadata: metadata), console: context.console)
         console.out("\(console.checkMark) Logged in with the device certificate as \(likely.value) (keyless). Machine ID: \(machineId)")
+    }
+
+    /// A certificate file (PEM/PKCS#12), or the token objects a `pkcs11:` URI selects (PROTOCOL §6).
+    private func loadIdentity() throws -> ClientIdentity {
+        let password = CertificatePassword(options: options, context: context)
+        guard PKCS11URI.isURI(options.certificatePath) else {
+            return try ClientIdentity.load(
+                certificatePath: options.certificatePath, keyPath: options.keyPath, password: { try password.read() })
+        }
+        let uri = try PKCS11URI(options.certificatePath)
+        let module = options.pkcs11Module ?? context.environment["HAPPY_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+            ?? Self.p11KitProxy
+        let label = uri["token"].map { "token \"\($0)\"" } ?? "the token"
+        return try ClientIdentity.loadToken(uri: uri, modulePath: module) {
+            try password.read(prompt: "PIN for \(label): ")
+        }
+    }
+
+    /// p11-kit's proxy module, which reaches every module registered with p11-kit (SoftHSM, OpenSC, YubiKey PIV…).
+    static var p11KitProxy: String {
+        let candidates = [
+            "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so", "/usr/lib/aarch64-linux-gnu/p11-kit-proxy.so",
+            "/usr/lib64/p11-kit-proxy.so", "/usr/lib/p11-kit-proxy.so",
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0) } ?? candidates[0]
     }
 
     /// Each outcome of PROTOCOL §2 as one line the user can act on.
@@ -79,6 +111,9 @@ public struct CertificateLoginFlow: Sendable {
         case 401:
             throw HappyError.refused("the server saw no client certificate (HTTP 401). If a proxy terminates TLS in "
                 + "front of it, the proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
+        case 403 where reply.error == "certificate-revoked":
+            throw HappyError.refused("the server refused this certificate as revoked (403 certificate-revoked); ask "
+                + "for a new certificate")
         case 403:
             throw HappyError.refused("the server refused this certificate (403 not-eligible): its issuer or e-mail "
                 + "domain is not allowed, or the identity is unknown and auto-provisioning is off. Ask your Happy "
@@ -125,7 +160,7 @@ struct CertificatePassword {
     let options: CertificateLoginOptions
     let context: HappyContext
 
-    func read() throws -> SecretBytes? {
+    func read(prompt: String? = nil) throws -> SecretBytes? {
         if let file = options.passwordFile {
             guard var bytes = FileManager.default.contents(atPath: file).map({ [UInt8]($0) }) else {
                 throw HappyError.refused("cannot read the password file \(file)")
@@ -143,7 +178,7 @@ struct CertificatePassword {
             return try SecretBytes(consuming: &bytes)
         }
         if context.console.canPrompt {
-            return try context.console.readSecret("Password for \(options.certificatePath): ")
+            return try context.console.readSecret(prompt ?? "Password for \(options.certificatePath): ")
         }
         return nil
     }

@@ -18,6 +18,12 @@ public struct DeviceLoginFlow: Sendable {
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 
         let method = try await chooseMethod()
+        if method == .certificate {
+            let handoff = CertificateHandoffOptions(
+                server: options.server, force: options.force, openBrowser: options.openBrowser,
+                timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
+            return try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
+        }
         let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
         let answer = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
             let api = HappyAPI(server: options.server, transport: transport)
@@ -34,7 +40,17 @@ public struct DeviceLoginFlow: Sendable {
     private func chooseMethod() async throws -> LoginMethod {
         if let method = options.method { return method }
         guard context.console.canPrompt else { return .mobile }
-        return try await MethodPicker(console: context.console).ask()
+        return try await MethodPicker(console: context.console).ask(offeringCertificate: await advertisesMTLS())
+    }
+
+    /// Whether `GET /v1/features` advertises mTLS, so the picker offers the browser certificate hand-off. Any failure
+    /// just leaves the choice out: the QR and web logins do not depend on it.
+    private func advertisesMTLS() async -> Bool {
+        let advertised = try? await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
+            let features = try await HappyAPI(server: options.server, transport: transport).features()
+            return features?["features"]?["mtls"]?["enabled"]?.boolValue == true
+        }
+        return advertised ?? false
     }
 
     /// The first `POST /v1/auth/request`; transient failures are retried briefly, then reported (exit 69).
@@ -83,7 +99,7 @@ public struct DeviceLoginFlow: Sendable {
             let url = "happy://terminal?" + Base64.encodeURL(publicKey)
             try ApprovalTarget(console: console, inverted: options.qrInverted).showQR(for: url)
             console.err("Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
-        case .web:
+        case .web, .certificate:
             let url = "\(context.webappURL)/terminal/connect#key=\(Base64.encodeURL(publicKey))"
             console.out(url)
             if options.openBrowser, context.browser.open(url) {

@@ -1,6 +1,7 @@
-/// How the owner approves this terminal.
+/// How the owner approves this terminal: the Happy app (QR code), the web app, or a certificate held by the browser
+/// (the mTLS browser hand-off, PROTOCOL §6).
 public enum LoginMethod: String, Sendable, CaseIterable {
-    case mobile, web
+    case mobile, web, certificate
 }
 
 /// Options of `happy auth login` that the device-keypair flow uses.

@@ -17,6 +17,7 @@ extension StatusReport {
             console.out("  Identity: \(certificate.identity) (from \(certificate.source))")
             console.out("  Issuer: \(certificate.issuer)")
             console.out("  Fingerprint: \(certificate.fingerprint)")
+            if let uri = certificate.tokenURI { console.out("  Token: \(uri)") }
             let left = certificateDaysLeft(now: now)
             let expiry = "  Certificate expires: \(certificate.notAfter)"
             if let left, left < 0 {
@@ -60,7 +61,7 @@ extension StatusReport {
                 ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
                 ("notAfter", .string(certificate.notAfter)),
                 ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
-            ])))
+            ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))))
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         return JSONValue.object(pairs).compact()

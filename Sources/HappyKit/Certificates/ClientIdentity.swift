@@ -7,10 +7,39 @@ public struct ClientIdentity: Sendable {
     public let info: ClientCertificateInfo
     /// The leaf first, then any other certificates from the file (intermediates, roots) in file order.
     public let certificateChainDER: [[UInt8]]
-    /// PKCS#8 DER of the private key, for the TLS stack. Secret: never log or persist it.
-    public let privateKeyDER: SecretBytes
+    /// PKCS#8 DER of the private key, for the TLS stack; nil for a token key. Secret: never log or persist it.
+    public let privateKeyDER: SecretBytes?
     /// Problems worth telling the user that do not stop login, e.g. a key file other users can read.
     public let warnings: [String]
+    /// The token key (PROTOCOL §6) that signs in the handshake instead of `privateKeyDER`.
+    let tokenSigner: TokenSigner?
+    /// The `pkcs11:` URI of a token identity, without any PIN; nil for files.
+    public let tokenURI: String?
+
+    init(info: ClientCertificateInfo, certificateChainDER: [[UInt8]], privateKeyDER: SecretBytes?,
+         warnings: [String], tokenSigner: TokenSigner? = nil, tokenURI: String? = nil) {
+        self.info = info
+        self.certificateChainDER = certificateChainDER
+        self.privateKeyDER = privateKeyDER
+        self.warnings = warnings
+        self.tokenSigner = tokenSigner
+        self.tokenURI = tokenURI
+    }
+
+    /// Loads the certificate and key a `pkcs11:` URI selects through the PKCS#11 module at `modulePath` (PROTOCOL §6).
+    /// The key never leaves the token; `pin` is called once, after the certificate was found. Throws `refused` (exit
+    /// 77) with one line for a missing module, object or engine, a wrong PIN, or a mismatch.
+    public static func loadToken(uri: PKCS11URI, modulePath: String, pin: () throws -> SecretBytes?) throws
+        -> ClientIdentity
+    {
+        let (signer, der) = try TokenSigner.open(uri: uri, modulePath: modulePath, pin: pin)
+        guard !signer.schemes.isEmpty else {
+            throw HappyError.refused("the token's key is neither RSA nor ECDSA, which TLS client login needs")
+        }
+        return ClientIdentity(
+            info: try ClientCertificateInfo(derEncoded: der), certificateChainDER: [der], privateKeyDER: nil,
+            warnings: [], tokenSigner: signer, tokenURI: uri.description)
+    }
 
     /// Loads a PEM certificate (the key in the same file or in `keyPath`) or a PKCS#12 bundle; the format comes from
     /// the content, not the file name. Checks that the key belongs to the certificate. Throws `HappyError.refused`
@@ -59,6 +88,13 @@ public struct ClientIdentity: Sendable {
         return ClientIdentity(
             info: try ClientCertificateInfo(derEncoded: chain[0]), certificateChainDER: chain,
             privateKeyDER: privateKey, warnings: [keySource.keyPermissionWarning].compactMap { $0 })
+    }
+
+    /// The DER of the certificate in the chain that issued the leaf (for the OCSP preflight); nil when the file held
+    /// none.
+    public var issuerCertificateDER: [UInt8]? {
+        guard let leaf = certificateChainDER.first else { return nil }
+        return OCSPQuery.issuer(of: leaf, among: Array(certificateChainDER.dropFirst()))
     }
 
     /// Local checks before any network traffic: throws `HappyError.refused` naming both ends of the validity window

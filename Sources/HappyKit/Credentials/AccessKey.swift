@@ -90,8 +90,12 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
     public var issuer: String
     public var fingerprint: String
     public var notAfter: String   // ISO 8601 UTC
+    /// The `pkcs11:` URI of a token login (never a PIN); nil for certificate files.
+    public var tokenURI: String?
 
-    public init(identity: String, source: String, issuer: String, fingerprint: String, notAfter: String) {
+    public init(identity: String, source: String, issuer: String, fingerprint: String, notAfter: String,
+                tokenURI: String? = nil) {
+        self.tokenURI = tokenURI
         self.identity = identity
         self.source = source
         self.issuer = issuer
@@ -106,12 +110,13 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
         issuer = cert["issuer"]?.stringValue ?? ""
         fingerprint = cert["fingerprint"]?.stringValue ?? ""
         notAfter = cert["notAfter"]?.stringValue ?? ""
+        tokenURI = cert["uri"]?.stringValue
     }
 
     var jsonPairs: [(String, JSONValue)] {
         [("certificate", .object([
             ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
             ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
-        ]))]
+        ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))),]
     }
 }

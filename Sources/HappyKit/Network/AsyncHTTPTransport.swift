@@ -30,10 +30,15 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
                 tls.certificateChain = try identity.certificateChainDER.map {
                     .certificate(try NIOSSLCertificate(bytes: $0, format: .der))
                 }
-                // NIOSSL takes an array: make the one short-lived copy and wipe it once the key is parsed.
-                var der = identity.privateKeyDER.withUnsafeBytes { Array($0) }
-                defer { SecretBytes.wipe(&der) }
-                tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: der, format: .der))
+                if let signer = identity.tokenSigner {
+                    // The key stays on the token: NIOSSL asks it for each handshake signature (PROTOCOL §6).
+                    tls.privateKey = .privateKey(NIOSSLPrivateKey(customPrivateKey: TokenPrivateKey(signer: signer)))
+                } else if let key = identity.privateKeyDER {
+                    // NIOSSL takes an array: make the one short-lived copy and wipe it once the key is parsed.
+                    var der = key.withUnsafeBytes { Array($0) }
+                    defer { SecretBytes.wipe(&der) }
+                    tls.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: der, format: .der))
+                }
             } catch {
                 throw HappyError.refused("the TLS stack could not use this certificate and key (\(error))")
             }
@@ -115,4 +120,41 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
         guard let c = URLComponents(string: url), let host = c.host else { return url }
         return "\(c.scheme ?? "https")://\(host)\(c.port.map { ":\($0)" } ?? "")"
     }
+}
+
+/// A private key on a PKCS#11 token, as NIOSSL's custom key: each handshake signature is delegated to the
+/// OpenSSL-side `TokenSigner` (the two TLS stacks never share a file or an object; only bytes cross).
+struct TokenPrivateKey: NIOSSLCustomPrivateKey, Hashable {
+    let signer: TokenSigner
+
+    static let mapping: [(SignatureAlgorithm, TokenSignatureScheme)] = [
+        (.ecdsaSecp256R1Sha256, .ecdsaSHA256), (.ecdsaSecp384R1Sha384, .ecdsaSHA384),
+        (.ecdsaSecp521R1Sha512, .ecdsaSHA512),
+        (.rsaPssRsaeSha256, .rsaPSSSHA256), (.rsaPssRsaeSha384, .rsaPSSSHA384), (.rsaPssRsaeSha512, .rsaPSSSHA512),
+        (.rsaPkcs1Sha256, .rsaPKCS1SHA256), (.rsaPkcs1Sha384, .rsaPKCS1SHA384), (.rsaPkcs1Sha512, .rsaPKCS1SHA512),
+    ]
+
+    var signatureAlgorithms: [SignatureAlgorithm] {
+        signer.schemes.compactMap { scheme in Self.mapping.first { $0.1 == scheme }?.0 }
+    }
+
+    func sign(channel: any Channel, algorithm: SignatureAlgorithm, data: ByteBuffer) -> EventLoopFuture<ByteBuffer> {
+        guard let scheme = Self.mapping.first(where: { $0.0 == algorithm })?.1, signer.schemes.contains(scheme) else {
+            return channel.eventLoop.makeFailedFuture(
+                HappyError.refused("the server asked for a signature the token's key cannot make"))
+        }
+        do {
+            let signature = try signer.sign(scheme, data: Array(buffer: data))
+            return channel.eventLoop.makeSucceededFuture(ByteBuffer(bytes: signature))
+        } catch {
+            return channel.eventLoop.makeFailedFuture(error)
+        }
+    }
+
+    func decrypt(channel: any Channel, data: ByteBuffer) -> EventLoopFuture<ByteBuffer> {
+        channel.eventLoop.makeFailedFuture(HappyError.refused("RSA key exchange is not supported with a token key"))
+    }
+
+    static func == (a: TokenPrivateKey, b: TokenPrivateKey) -> Bool { a.signer === b.signer }
+    func hash(into hasher: inout Hasher) { hasher.combine(ObjectIdentifier(signer)) }
 }

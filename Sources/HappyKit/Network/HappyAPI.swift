@@ -85,6 +85,12 @@ public struct HappyAPI: Sendable {
         try await send("POST", "/v1/auth/mtls", body: [String: String](), as: TokenReply.self)
     }
 
+    /// `POST /v1/auth/mtls/claim {"code"}` — trades the browser hand-off's single-use code for a token (PROTOCOL §2,
+    /// §6). Sent without a client certificate. The code is never logged (it travels in the body only).
+    public func mtlsClaim(code: String) async throws -> Reply<TokenReply> {
+        try await send("POST", "/v1/auth/mtls/claim", body: ["code": code], as: TokenReply.self)
+    }
+
     /// `GET /v1/features` as raw JSON (its shape varies between servers).
     public func features() async throws -> JSONValue? {
         let response = try await transport.send(HTTPRequest(

@@ -1,12 +1,15 @@
 import Foundation
 
-/// The test PKI of scripts/make-test-pki.sh, made once per test process.
+/// The test PKI of scripts/make-test-pki.sh, made once per test process. Its OCSP certificates name a responder on
+/// `ocspPort`, where `OCSPResponder` runs.
 enum GeneratedPKI {
+    static let ocspPort = freeLoopbackPort()
+
     static let directory: String = {
         let dir = NSTemporaryDirectory() + "happy-pki-" + UUID().uuidString.prefix(8)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [Binaries.repositoryRoot + "/scripts/make-test-pki.sh", dir]
+        p.arguments = [Binaries.repositoryRoot + "/scripts/make-test-pki.sh", dir, String(ocspPort)]
         try? p.run()
         p.waitUntilExit()
         precondition(p.terminationStatus == 0, "make-test-pki.sh failed")
@@ -32,7 +35,7 @@ func freeLoopbackPort() -> Int {
 }
 
 /// A real nginx on a loopback port that terminates TLS, requires a client certificate signed by the test CA
-/// (`ssl_verify_client on`), strips any identity headers a client sent and overwrites them from its verified
+/// (`ssl_verify_client on`, or `optional` for the browser hand-off, whose claim comes without one), strips any identity headers a client sent and overwrites them from its verified
 /// certificate variables, then proxies to the local server (forwarded mode, seed 000).
 final class NginxProxy: @unchecked Sendable {
     let spawned: Spawned
@@ -41,7 +44,7 @@ final class NginxProxy: @unchecked Sendable {
 
     static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") }
 
-    init(upstream: String) async throws {
+    init(upstream: String, verifyClient: String = "on") async throws {
         scratch = try Scratch()
         let port = freeLoopbackPort()
         let dir = scratch.path
@@ -63,7 +66,7 @@ final class NginxProxy: @unchecked Sendable {
                     ssl_certificate \(GeneratedPKI.path("server.pem"));
                     ssl_certificate_key \(GeneratedPKI.path("server.key"));
                     ssl_client_certificate \(GeneratedPKI.path("ca.pem"));
-                    ssl_verify_client on;
+                    ssl_verify_client \(verifyClient);
                     location / {
                         proxy_pass \(upstream);
                         proxy_set_header x-happier-client-cert-email "";
@@ -99,6 +102,37 @@ final class NginxProxy: @unchecked Sendable {
     }
 
     /// SIGKILL: a single-process nginx (master_process off) may linger on SIGTERM; it holds nothing to flush.
+    func stop() async {
+        kill(spawned.process.processIdentifier, SIGKILL)
+        await spawned.wait(seconds: 10)
+    }
+}
+
+/// A real `openssl ocsp` responder for the test PKI on `GeneratedPKI.ocspPort`, answering from the CA database
+/// (`ocsp-index.txt`: ocsp-revoked revoked, ocsp-unknown absent), signed by the CA itself.
+final class OCSPResponder: @unchecked Sendable {
+    let spawned: Spawned
+    let scratch: Scratch
+    static var url: String { "http://127.0.0.1:\(GeneratedPKI.ocspPort)/" }
+
+    init() async throws {
+        scratch = try Scratch()
+        let pki = GeneratedPKI.path
+        spawned = try Spawned(
+            "/usr/bin/openssl",
+            ["ocsp", "-index", pki("ocsp-index.txt"), "-port", String(GeneratedPKI.ocspPort), "-rsigner",
+             pki("ca.pem"), "-rkey", pki("ca.key"), "-CA", pki("ca.pem"), "-nmin", "5"],
+            environment: ["PATH": "/usr/bin:/bin"], in: scratch.path)
+        // Ready once it says so. (Not by probing the port: the single-threaded responder then waits on the probe's
+        // connection and answers nobody else.)
+        for _ in 0..<400 {
+            if (spawned.stdout + spawned.stderr).contains("waiting for OCSP client connections") { return }
+            guard spawned.process.isRunning else { break }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr)
+    }
+
     func stop() async {
         kill(spawned.process.processIdentifier, SIGKILL)
         await spawned.wait(seconds: 10)

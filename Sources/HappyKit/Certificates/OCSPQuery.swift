@@ -1,0 +1,167 @@
+internal import COpenSSL
+import Foundation
+
+/// What an OCSP responder said about a certificate, once its answer was verified (PROTOCOL §6).
+public enum RevocationStatus: Equatable, Sendable {
+    case good
+    /// Revoked at that time (nil when the answer carried none), for that reason (RFC 5280 name, e.g. keyCompromise).
+    case revoked(at: Date?, reason: String)
+    /// The responder does not know the certificate, or its answer could not be trusted; the reason, in words.
+    case unknown(String)
+}
+
+/// One OCSP question about a leaf certificate (RFC 6960), built and checked with OpenSSL's OCSP API: the request
+/// (SHA-1 certificate ID, a fresh nonce) as DER, and the evaluation of the responder's DER answer — response status,
+/// signature (verified against the issuer, directly or through a responder certificate it issued), nonce, freshness,
+/// and the certificate's status. Owns its OpenSSL objects; none leaves this file. Certificates come in as DER.
+final class OCSPQuery {
+    /// The first OCSP responder URL in the leaf's Authority Information Access extension; nil when there is none.
+    let responderURL: String?
+    /// The DER `OCSPRequest` to POST (Content-Type `application/ocsp-request`).
+    let requestDER: [UInt8]
+
+    private let leaf: OpaquePointer      // X509 *
+    private let issuer: OpaquePointer    // X509 *
+    private let request: OpaquePointer   // OCSP_REQUEST *
+    private let certificateID: OpaquePointer   // OCSP_CERTID *, owned here (the request holds its own copy)
+
+    init(leafDER: [UInt8], issuerDER: [UInt8]) throws {
+        guard let leaf = Self.x509(leafDER) else { throw HappyError.internalFailure("cannot parse the certificate") }
+        guard let issuer = Self.x509(issuerDER) else {
+            X509_free(leaf)
+            throw HappyError.internalFailure("cannot parse the issuer certificate")
+        }
+        guard let id = OCSP_cert_to_id(EVP_sha1(), leaf, issuer), let request = OCSP_REQUEST_new() else {
+            X509_free(leaf)
+            X509_free(issuer)
+            OpenSSLErrors.clear()
+            throw HappyError.internalFailure("cannot build the OCSP request")
+        }
+        self.leaf = leaf
+        self.issuer = issuer
+        self.request = request
+        self.certificateID = id
+        responderURL = Self.responderURL(of: leaf)
+        // add0 hands ownership of the ID to the request, so give it a copy and keep ours for the lookup.
+        guard let copy = OCSP_CERTID_dup(id), OCSP_request_add0_id(request, copy) != nil,
+            OCSP_request_add1_nonce(request, nil, -1) == 1
+        else {
+            OpenSSLErrors.clear()
+            throw HappyError.internalFailure("cannot build the OCSP request")
+        }
+        let length = i2d_OCSP_REQUEST(request, nil)
+        guard length > 0 else { throw HappyError.internalFailure("cannot encode the OCSP request") }
+        requestDER = try [UInt8](unsafeUninitializedCapacity: Int(length)) { buffer, count in
+            var cursor = buffer.baseAddress
+            guard i2d_OCSP_REQUEST(request, &cursor) == length else {
+                throw HappyError.internalFailure("cannot encode the OCSP request")
+            }
+            count = Int(length)
+        }
+    }
+
+    deinit {
+        OCSP_REQUEST_free(request)
+        OCSP_CERTID_free(certificateID)
+        X509_free(leaf)
+        X509_free(issuer)
+        OpenSSLErrors.clear()
+    }
+
+    /// The verified meaning of a responder's DER answer. Anything that cannot be trusted is `.unknown` with a reason.
+    func evaluate(responseDER: [UInt8], clockSkewSeconds: Int = 300) -> RevocationStatus {
+        defer { OpenSSLErrors.clear() }
+        let parsed = responseDER.withUnsafeBytes { raw -> OpaquePointer? in
+            var cursor = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) as UnsafePointer<UInt8>?
+            return d2i_OCSP_RESPONSE(nil, &cursor, raw.count)
+        }
+        guard let response = parsed else { return .unknown("the responder's answer is not an OCSP response") }
+        defer { OCSP_RESPONSE_free(response) }
+        let status = OCSP_response_status(response)
+        guard status == happy_OCSP_RESPONSE_STATUS_SUCCESSFUL() else {
+            let text = OCSP_response_status_str(Int(status)).map { String(cString: $0) } ?? "\(status)"
+            return .unknown("the responder answered \"\(text)\"")
+        }
+        guard let basic = OCSP_response_get1_basic(response) else { return .unknown("the answer holds no basic response") }
+        defer { OCSP_BASICRESP_free(basic) }
+        // 1: our nonce came back; 2 or -1: no nonce in the answer (pre-signed responses); 0: a different nonce.
+        guard OCSP_check_nonce(request, basic) != 0 else { return .unknown("the answer's nonce is not ours (a replay?)") }
+        guard verifySignature(basic) else { return .unknown("the answer's signature does not verify against the issuer") }
+
+        var certStatus: Int32 = -1
+        var reason: Int32 = -1
+        var revokedAt: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
+        var thisUpdate: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
+        var nextUpdate: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
+        guard OCSP_resp_find_status(basic, certificateID, &certStatus, &reason, &revokedAt, &thisUpdate, &nextUpdate) == 1
+        else { return .unknown("the answer does not mention this certificate") }
+        guard OCSP_check_validity(thisUpdate, nextUpdate, clockSkewSeconds, -1) == 1 else {
+            return .unknown("the answer is stale or not yet valid")
+        }
+        switch certStatus {
+        case happy_V_OCSP_CERTSTATUS_GOOD():
+            return .good
+        case happy_V_OCSP_CERTSTATUS_REVOKED():
+            let name = reason >= 0 ? OCSP_crl_reason_str(Int(reason)).map { String(cString: $0) } ?? "unspecified" : "unspecified"
+            return .revoked(at: revokedAt.flatMap(Self.date), reason: name)
+        default:
+            return .unknown("the responder does not know this certificate")
+        }
+    }
+
+    /// `OCSP_basic_verify` with the issuer as the only trust anchor (partial chains allowed, since the issuer may be an
+    /// intermediate): accepts answers signed by the issuer itself or by a responder certificate it issued for OCSP.
+    private func verifySignature(_ basic: OpaquePointer) -> Bool {
+        guard let store = X509_STORE_new() else { return false }
+        defer { X509_STORE_free(store) }
+        guard X509_STORE_add_cert(store, issuer) == 1,
+            X509_STORE_set_flags(store, UInt(X509_V_FLAG_PARTIAL_CHAIN)) == 1,
+            let certificates = happy_sk_X509_new_null()
+        else { return false }
+        defer { happy_sk_X509_free(certificates) }   // the stack only borrows `issuer`
+        guard happy_sk_X509_push(certificates, issuer) > 0 else { return false }
+        return OCSP_basic_verify(basic, certificates, store, 0) == 1
+    }
+
+    /// The certificate among `candidates` (DER) that issued `leafDER`, by name and key identifier; nil when none did.
+    static func issuer(of leafDER: [UInt8], among candidates: [[UInt8]]) -> [UInt8]? {
+        guard let leaf = x509(leafDER) else { return nil }
+        defer {
+            X509_free(leaf)
+            OpenSSLErrors.clear()
+        }
+        for candidate in candidates {
+            guard let parsed = x509(candidate) else { continue }
+            defer { X509_free(parsed) }
+            if X509_check_issued(parsed, leaf) == X509_V_OK { return candidate }
+        }
+        return nil
+    }
+
+    /// The first OCSP responder URL in the AIA extension of a DER certificate; nil when there is none.
+    static func responderURL(leafDER: [UInt8]) -> String? {
+        guard let leaf = x509(leafDER) else { return nil }
+        defer { X509_free(leaf) }
+        return responderURL(of: leaf)
+    }
+
+    private static func responderURL(of leaf: OpaquePointer) -> String? {
+        guard let urls = X509_get1_ocsp(leaf) else { return nil }
+        defer { X509_email_free(urls) }
+        guard happy_sk_OPENSSL_STRING_num(urls) > 0, let first = happy_sk_OPENSSL_STRING_value(urls, 0) else { return nil }
+        return String(cString: first)
+    }
+
+    private static func x509(_ der: [UInt8]) -> OpaquePointer? {
+        der.withUnsafeBytes { raw in
+            var cursor = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) as UnsafePointer<UInt8>?
+            return d2i_X509(nil, &cursor, raw.count)
+        }
+    }
+
+    private static func date(_ time: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>) -> Date? {
+        var parts = tm()
+        guard ASN1_TIME_to_tm(time, &parts) == 1 else { return nil }
+        return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
+    }
+}

@@ -1,0 +1,208 @@
+import Foundation
+import HappyKit
+import Testing
+
+/// `happy auth login --method certificate` with the real binary (PROTOCOL §6): the local server's hand-off endpoints in
+/// direct mode and behind a real nginx (forwarded mode), a test browser that presents a client certificate and follows
+/// the redirects to the loopback listener, and every way the hand-off can end.
+@Suite("happy auth login --method certificate end to end", .serialized)
+struct CertificateHandoffEndToEndTests {
+    /// Happier matches http(s) returnTo entries by origin *including the port* (seed 000), so an ephemeral loopback
+    /// port can only pass a scheme entry; see README ("Browser hand-off") and `TestServerHandoffTests`.
+    static let allowLoopback = ["HAPPIER_FEATURE_AUTH_MTLS__RETURN_TO_ALLOW_PREFIXES": "happier://,http://"]
+
+    static func directServer(_ extra: [String: String] = [:]) async throws -> LocalServer {
+        try await LocalServer(
+            environment: CertificateLoginEndToEndTests.directEnvironment(allowLoopback.merging(extra) { $1 }))
+    }
+
+    /// A clean environment: no proxy variables, HAPPY_CA_FILE, LANG or NO_COLOR from the runner.
+    static func environment(_ scratch: Scratch, browser: Bool = true) throws -> [String: String] {
+        var env = [
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "HAPPY_HOME_DIR": scratch.home,
+        ]
+        if browser {
+            let script = scratch.path + "/browser.sh"
+            try "#!/bin/sh\nprintf '%s\\n' \"$1\" >> \(scratch.path)/opened\n"
+                .write(toFile: script, atomically: true, encoding: .utf8)
+            chmod(script, 0o755)
+            env["BROWSER"] = script
+        }
+        return env
+    }
+
+    struct Login {
+        let process: Spawned
+        let startURL: String
+        /// `http://127.0.0.1:<port>`, where the listener waits.
+        let listener: String
+        let returnTo: String
+    }
+
+    /// Starts `happy auth login --method certificate` and waits until it printed the start URL.
+    func startLogin(_ server: String, _ scratch: Scratch, _ extra: [String] = [], browser: Bool = true) async throws
+        -> Login
+    {
+        let process = try Spawned(
+            Binaries.happy,
+            ["auth", "login", "--method", "certificate", "--server", server, "--ca", GeneratedPKI.path("ca.pem")]
+                + extra,
+            environment: try Self.environment(scratch, browser: browser), in: scratch.path)
+        try await process.waitForOutput { $0.contains("returnTo=") && $0.hasSuffix("\n") }
+        let line = try #require(process.stdout.split(separator: "\n").first { $0.contains("/v1/auth/mtls/start") })
+        let startURL = String(line)
+        let returnTo = try #require(URLComponents(string: startURL)?.queryItems?.first { $0.name == "returnTo" }?.value)
+        let parsed = try #require(URLComponents(string: returnTo))
+        #expect(parsed.scheme == "http" && parsed.host == "127.0.0.1")
+        let port = try #require(parsed.port)
+        #expect(parsed.path.count > 20, "the path must be unguessable: \(parsed.path)")
+        return Login(process: process, startURL: startURL, listener: "http://127.0.0.1:\(port)", returnTo: returnTo)
+    }
+
+    func nothingWritten(_ scratch: Scratch) -> Bool { !FileManager.default.fileExists(atPath: scratch.home) }
+
+    @Test func directModeLogsInKeylessThroughTheBrowser() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch)
+        #expect(login.startURL.hasPrefix(server.url + "/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A"))
+        // $BROWSER was given exactly the printed URL.
+        try await Task.sleep(for: .milliseconds(200))
+        let opened = try String(contentsOfFile: scratch.path + "/opened", encoding: .utf8)
+        #expect(opened == login.startURL + "\n")
+
+        let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
+        #expect(hops.map(\.status) == [302, 302, 200], "\(hops.map { ($0.url, $0.status, $0.location) })")
+        #expect(hops[1].url.hasPrefix(server.url + "/v1/auth/mtls/complete?returnTo="))
+        #expect(hops[2].url.hasPrefix(login.returnTo + "?code="))
+        #expect(hops[2].body.contains("close this tab"))
+
+        #expect(await login.process.wait(seconds: 30) == 0, "stderr: \(login.process.stderr)")
+        #expect(login.process.stdout.contains("Logged in with the browser's certificate (keyless)"))
+        let json = try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))
+        let token = try #require(json["token"]?.stringValue)
+        #expect(json["secret"] == nil && json["encryption"] == nil)
+        #expect(!login.process.stdout.contains(token) && !login.process.stderr.contains(token))
+        // The listener is gone once the one callback arrived.
+        await #expect(throws: (any Error).self) {
+            _ = try await TestBrowser(identity: nil).request("GET", login.listener + "/")
+        }
+        let status = try await Spawned.run(
+            Binaries.happy, ["auth", "status"], environment: try Self.environment(scratch, browser: false),
+            in: scratch.path)
+        #expect(status.status == 0 && status.stdout.contains("keyless"), "\(status)")
+    }
+
+    /// Requests other than the one callback get 404 and change nothing: the real callback still works afterwards.
+    @Test func otherRequestsToTheListenerGet404AndChangeNothing() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch, ["--no-browser"])
+        let path = try #require(URLComponents(string: login.returnTo)?.path)
+        let probe = TestBrowser(identity: nil)
+        for (method, url) in [
+            ("GET", login.listener + "/"), ("GET", login.listener + "/wrong?code=stolen"),
+            ("GET", login.listener + path + "x?code=stolen"), ("GET", login.listener + path),
+            ("GET", login.listener + path + "?code="), ("POST", login.listener + path + "?code=stolen"),
+            ("GET", login.listener + path.uppercased() + "?code=stolen"),
+        ] {
+            #expect(try await probe.request(method, url).status == 404, "\(method) \(url)")
+        }
+        #expect(login.process.process.isRunning)
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/opened"))   // --no-browser
+
+        let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
+        #expect(hops.last?.status == 200)
+        #expect(await login.process.wait(seconds: 30) == 0, "stderr: \(login.process.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
+    }
+
+    @Test func restoreRequiredEndsWith77AndWritesNothing() async throws {
+        let server = try await Self.directServer(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"])
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch)
+        let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
+        #expect(hops.last?.url.hasSuffix("?error=restore_required") == true, "\(hops.map(\.url))")
+        #expect(await login.process.wait(seconds: 30) == 77)
+        #expect(login.process.stderr.contains("restore_required") && login.process.stderr.contains("--method mobile"))
+        #expect(nothingWritten(scratch))
+    }
+
+    /// The code reaches the CLI only after someone else claimed it: the server answers 401, the CLI exits 77.
+    @Test func aRefusedClaimEndsWith77AndWritesNothing() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch)
+        let browser = TestBrowser(identity: "alice")
+        let hops = try await browser.visit(login.startURL, stopBefore: login.listener)
+        let callback = try #require(hops.last?.location)
+        let code = try #require(URLComponents(string: callback)?.queryItems?.first { $0.name == "code" }?.value)
+        let stolen = try await browser.request("POST", server.url + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
+        #expect(stolen.status == 200)
+        #expect(try await browser.request("GET", callback).status == 200)
+        #expect(await login.process.wait(seconds: 30) == 77)
+        #expect(login.process.stderr.contains("invalid-code"), "stderr: \(login.process.stderr)")
+        #expect(nothingWritten(scratch))
+    }
+
+    @Test func timeoutEndsWith75AndClosesTheListener() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let started = Date()
+        let login = try await startLogin(server.url, scratch, ["--timeout", "2"])
+        #expect(await login.process.wait(seconds: 30) == 75)
+        #expect(Date().timeIntervalSince(started) >= 1.9)
+        #expect(login.process.stderr.contains("2 s"), "stderr: \(login.process.stderr)")
+        #expect(nothingWritten(scratch))
+        await #expect(throws: (any Error).self) {
+            _ = try await TestBrowser(identity: nil).request("GET", login.returnTo + "?code=late")
+        }
+    }
+
+    @Test func ctrlCEndsWith130AndWritesNothing() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch)
+        kill(login.process.process.processIdentifier, SIGINT)
+        #expect(await login.process.wait(seconds: 10) == 130)
+        #expect(nothingWritten(scratch))
+    }
+
+    /// Forwarded mode: nginx asks for a certificate but does not require one (`ssl_verify_client optional`), so the
+    /// browser's certificate reaches `/complete` as identity headers while the CLI's claim comes without one.
+    @Test func forwardedModeThroughNginx() async throws {
+        try #require(NginxProxy.isAvailable, "nginx is not installed (make test installs nginx-light)")
+        let server = try await LocalServer(
+            environment: [
+                "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
+                "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
+                "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
+                "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
+                "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
+                "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
+            ].merging(Self.allowLoopback) { $1 })
+        defer { Task { await server.stop() } }
+        let nginx = try await NginxProxy(upstream: server.url, verifyClient: "optional")
+        defer { Task { await nginx.stop() } }
+
+        // Without a certificate the browser gets 401 from /complete and never reaches the listener.
+        let scratch = try Scratch()
+        let login = try await startLogin(nginx.url, scratch)
+        let anonymous = try await TestBrowser(identity: nil).visit(login.startURL)
+        #expect(anonymous.map(\.status) == [302, 401])
+        #expect(login.process.process.isRunning)
+
+        let hops = try await TestBrowser(identity: "cn-only").visit(login.startURL)
+        #expect(hops.map(\.status) == [302, 302, 200])
+        #expect(await login.process.wait(seconds: 30) == 0, "stderr: \(login.process.stderr)")
+        #expect(FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
+        let identities = try await TestBrowser(identity: nil).request("GET", server.url + "/_test/mtls-identities")
+        #expect(identities.body.contains("dave-laptop"))
+    }
+}

@@ -1,0 +1,70 @@
+import Foundation
+
+/// A fresh SoftHSM2 token in a temporary `SOFTHSM2_CONF`, for one test: label `happy-test`, user PIN `1234`. The key
+/// pair is generated *on the token* by `pkcs11-tool` (so it is sensitive and never extractable), a CSR is signed by
+/// that key through OpenSSL's pkcs11 engine, the test CA issues the certificate (SAN e-mail `token@example.com`), and
+/// the certificate is stored on the token under the key's label and id. Every tool is real; a missing one fails.
+final class SoftHSMToken: @unchecked Sendable {
+    static let module = "/usr/lib/softhsm/libsofthsm2.so"
+    static let pin = "1234"
+    let scratch: Scratch
+    let label = "happy-test"
+    var conf: String { scratch.path + "/softhsm2.conf" }
+    /// `SOFTHSM2_CONF`, for the processes that open the token.
+    var environment: [String: String] { ["SOFTHSM2_CONF": conf] }
+    /// What `pkcs11-tool --list-objects` said after setup (attributes of the key, for the test to check).
+    private(set) var objects = ""
+
+    static var isAvailable: Bool {
+        [module, "/usr/bin/softhsm2-util", "/usr/bin/pkcs11-tool", "/usr/bin/openssl"].allSatisfy {
+            FileManager.default.fileExists(atPath: $0)
+        }
+    }
+
+    init(keyType: String = "EC:prime256v1", object: String = "device", email: String = "token@example.com",
+         withAIA: Bool = false) async throws {
+        scratch = try Scratch()
+        let dir = scratch.path
+        try FileManager.default.createDirectory(atPath: dir + "/tokens", withIntermediateDirectories: true)
+        try "directories.tokendir = \(dir)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
+            .write(toFile: conf, atomically: true, encoding: .utf8)
+        try """
+            openssl_conf = init
+            [init]
+            engines = engines
+            [engines]
+            pkcs11 = pkcs11
+            [pkcs11]
+            engine_id = pkcs11
+            MODULE_PATH = \(Self.module)
+            """.write(toFile: dir + "/engine.cnf", atomically: true, encoding: .utf8)
+        let ca = GeneratedPKI.path
+        var ext = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+            + "extendedKeyUsage = clientAuth\nsubjectAltName = email:\(email)\n"
+        if withAIA { ext += "authorityInfoAccess = OCSP;URI:\(OCSPResponder.url)\n" }
+        try ext.write(toFile: dir + "/leaf.ext", atomically: true, encoding: .utf8)
+        let tool = ["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin", Self.pin]
+        try await run(["/usr/bin/softhsm2-util", "--init-token", "--free", "--label", label, "--pin", Self.pin,
+                       "--so-pin", "5678"])
+        try await run(tool + ["--keypairgen", "--key-type", keyType, "--label", object, "--id", "01"])
+        try await run(["/usr/bin/openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key",
+                       "pkcs11:token=\(label);object=\(object);type=private;pin-value=\(Self.pin)",
+                       "-subj", "/O=Happy Test/CN=Token User", "-out", dir + "/leaf.csr"],
+                      extra: ["OPENSSL_CONF": dir + "/engine.cnf"])
+        try await run(["/usr/bin/openssl", "x509", "-req", "-in", dir + "/leaf.csr", "-CA", ca("ca.pem"), "-CAkey",
+                       ca("ca.key"), "-days", "30", "-sha256", "-extfile", dir + "/leaf.ext", "-outform", "DER",
+                       "-out", dir + "/leaf.der"])
+        try await run(tool + ["--write-object", dir + "/leaf.der", "--type", "cert", "--label", object, "--id", "01"])
+        objects = try await run(tool + ["--list-objects"])
+    }
+
+    @discardableResult
+    private func run(_ argv: [String], extra: [String: String] = [:]) async throws -> String {
+        let env = ["PATH": "/usr/bin:/bin", "SOFTHSM2_CONF": conf].merging(extra) { $1 }
+        let r = try await Spawned.run(argv[0], Array(argv.dropFirst()), environment: env, in: scratch.path)
+        guard r.status == 0 else {
+            throw SpawnError.exited(stdout: r.stdout, stderr: "\(argv.joined(separator: " ")): \(r.stderr)")
+        }
+        return r.stdout
+    }
+}
