@@ -85,6 +85,24 @@ struct TokenLoginEndToEndTests {
         #expect(r.status == 0, "stderr: \(r.stderr)")
     }
 
+    /// The revocation preflight for a token certificate: the token holds only the leaf, so the issuer comes from
+    /// the --ca bundle; a revoked token certificate stops the login with 77 before the Happy server.
+    @Test func revokedTokenCertificateIsRefused() async throws {
+        try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")
+        let token = try await SoftHSMToken(withAIA: true)
+        let responder = try await OCSPResponder(revoking: [try await token.serial()])
+        defer { responder.stop() }
+        let scratch = try Scratch()
+        let r = try await Spawned.run(
+            Binaries.happy,
+            ["auth", "login", "--server", Self.nowhere, "--ca", GeneratedPKI.path("ca.pem"), "--cert", Self.uri,
+             "--pkcs11-module", SoftHSMToken.module],
+            environment: Self.environment(scratch, token, ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin]),
+            in: scratch.path)
+        #expect(r.status == 77 && r.stderr.contains("keyCompromise"), "stderr: \(r.stderr)")
+        #expect(nothingWritten(scratch))
+    }
+
     @Test(arguments: [
         (["--cert", uri], ["HAPPY_CERT_PASSWORD": "9999"], "wrong PIN"),
         (["--cert", "pkcs11:token=happy-test;object=nothing-here"], ["HAPPY_CERT_PASSWORD": "1234"],

@@ -17,8 +17,12 @@ extension HappyCommand {
     /// Live wiring, identical in every command. Ctrl-C cancels the work; it exits 130 and leaves nothing behind.
     func runLive() async throws {
         let context = LiveContext.make(debug: wantsDebug)
+        // The handler is in place before the work starts, so a Ctrl-C right after the first line of output is
+        // never the default SIGINT death.
+        let pending = PendingCancellation()
+        let interrupts = InterruptHandler { pending.cancel() }
         let work = Task { await execute(in: context) }
-        let interrupts = InterruptHandler { work.cancel() }
+        pending.attach(work)
         let status = await work.value
         withExtendedLifetime(interrupts) {}
         if status != .ok { throw ExitCode(status.rawValue) }
@@ -40,6 +44,27 @@ extension HappyCommand {
             context.console.error("happy: unexpected error: \(error)")
             return .failure
         }
+    }
+}
+
+/// A cancellation that may be asked for before the task it cancels exists.
+final class PendingCancellation: @unchecked Sendable {   // state behind `lock`
+    private let lock = NSLock()
+    private var task: Task<ExitStatus, Never>?
+    private var cancelled = false
+
+    func cancel() {
+        lock.lock()
+        defer { lock.unlock() }
+        cancelled = true
+        task?.cancel()
+    }
+
+    func attach(_ task: Task<ExitStatus, Never>) {
+        lock.lock()
+        defer { lock.unlock() }
+        self.task = task
+        if cancelled { task.cancel() }
     }
 }
 

@@ -55,8 +55,12 @@ public struct CertificateLoginFlow: Sendable {
         console.err("  Valid until: \(Self.iso(info.notAfter))")
         console.err("The server will most likely identify you as \(likely.value) (\(Self.describe(source: likely.source))).")
 
+        // The issuer from the PEM chain or PKCS#12 bag, else from the --ca bundle (tokens usually hold only the leaf).
+        let leaf = identity.certificateChainDER[0]
+        let issuer = identity.issuerCertificateDER
+            ?? options.caFile.flatMap { OCSPQuery.issuer(of: leaf, among: OCSPQuery.certificates(inPEMFile: $0)) }
         try await RevocationPreflight(mode: options.revocationCheck, context: context, caFile: options.caFile)
-            .check(leafDER: identity.certificateChainDER[0], issuerDER: identity.issuerCertificateDER)
+            .check(leafDER: leaf, issuerDER: issuer)
 
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 

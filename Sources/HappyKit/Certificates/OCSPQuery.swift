@@ -123,7 +123,8 @@ final class OCSPQuery {
         return OCSP_basic_verify(basic, certificates, store, 0) == 1
     }
 
-    /// The certificate among `candidates` (DER) that issued `leafDER`, by name and key identifier; nil when none did.
+    /// The certificate among `candidates` (DER) that issued `leafDER`: names and key identifiers match, and its key
+    /// verifies the leaf's signature. Nil when none did.
     static func issuer(of leafDER: [UInt8], among candidates: [[UInt8]]) -> [UInt8]? {
         guard let leaf = x509(leafDER) else { return nil }
         defer {
@@ -133,9 +134,36 @@ final class OCSPQuery {
         for candidate in candidates {
             guard let parsed = x509(candidate) else { continue }
             defer { X509_free(parsed) }
-            if X509_check_issued(parsed, leaf) == X509_V_OK { return candidate }
+            guard X509_check_issued(parsed, leaf) == X509_V_OK, let key = X509_get0_pubkey(parsed) else { continue }
+            if X509_verify(leaf, key) == 1 { return candidate }
         }
         return nil
+    }
+
+    /// Every certificate in a PEM file (the `--ca` bundle, another place an issuer may be found), as DER; empty when
+    /// the file cannot be read.
+    static func certificates(inPEMFile path: String) -> [[UInt8]] {
+        guard let bio = BIO_new_file(path, "r") else {
+            OpenSSLErrors.clear()
+            return []
+        }
+        defer {
+            BIO_free(bio)
+            OpenSSLErrors.clear()
+        }
+        var result: [[UInt8]] = []
+        while result.count < 1000, let certificate = PEM_read_bio_X509(bio, nil, nil, nil) {
+            defer { X509_free(certificate) }
+            let length = i2d_X509(certificate, nil)
+            guard length > 0 else { continue }
+            var der = [UInt8](repeating: 0, count: Int(length))
+            der.withUnsafeMutableBufferPointer { buffer in
+                var cursor = buffer.baseAddress
+                _ = i2d_X509(certificate, &cursor)
+            }
+            result.append(der)
+        }
+        return result
     }
 
     /// The first OCSP responder URL in the AIA extension of a DER certificate; nil when there is none.

@@ -115,26 +115,68 @@ final class OCSPResponder: @unchecked Sendable {
     let scratch: Scratch
     static var url: String { "http://127.0.0.1:\(GeneratedPKI.ocspPort)/" }
 
-    init() async throws {
-        scratch = try Scratch()
+    /// `revoking`: serial numbers (hex) of further certificates to mark revoked (keyCompromise) in a copy of the index.
+    init(revoking extra: [String] = []) async throws {
+        await ResponderSlot.shared.acquire()
+        do { (scratch, spawned) = try await Self.launch(revoking: extra) } catch {
+            await ResponderSlot.shared.release()
+            throw error
+        }
+    }
+
+    private static func launch(revoking extra: [String]) async throws -> (Scratch, Spawned) {
+        let scratch = try Scratch()
         let pki = GeneratedPKI.path
-        spawned = try Spawned(
+        var index = pki("ocsp-index.txt")
+        if !extra.isEmpty {
+            var text = try String(contentsOfFile: index, encoding: .utf8)
+            for serial in extra { text += "R\t301231235959Z\t261101000000Z,keyCompromise\t\(serial)\tunknown\t/CN=extra\n" }
+            index = scratch.path + "/index.txt"
+            try text.write(toFile: index, atomically: true, encoding: .utf8)
+        }
+        let spawned = try Spawned(
             "/usr/bin/openssl",
-            ["ocsp", "-index", pki("ocsp-index.txt"), "-port", String(GeneratedPKI.ocspPort), "-rsigner",
+            ["ocsp", "-index", index, "-port", String(GeneratedPKI.ocspPort), "-rsigner",
              pki("ca.pem"), "-rkey", pki("ca.key"), "-CA", pki("ca.pem"), "-nmin", "5"],
             environment: ["PATH": "/usr/bin:/bin"], in: scratch.path)
         // Ready once it says so. (Not by probing the port: the single-threaded responder then waits on the probe's
         // connection and answers nobody else.)
         for _ in 0..<400 {
-            if (spawned.stdout + spawned.stderr).contains("waiting for OCSP client connections") { return }
+            if (spawned.stdout + spawned.stderr).contains("waiting for OCSP client connections") {
+                return (scratch, spawned)
+            }
             guard spawned.process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(25))
         }
+        kill(spawned.process.processIdentifier, SIGKILL)
+        spawned.process.waitUntilExit()
         throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr)
     }
 
-    func stop() async {
+    /// Synchronous, so a `defer` frees the port before the next test starts its own responder.
+    func stop() {
         kill(spawned.process.processIdentifier, SIGKILL)
-        await spawned.wait(seconds: 10)
+        spawned.process.waitUntilExit()
+        Task { await ResponderSlot.shared.release() }
+    }
+}
+
+/// The OCSP port is one per test process, and suites run in parallel: one responder (or one test that needs none
+/// running) at a time.
+actor ResponderSlot {
+    static let shared = ResponderSlot()
+    private var busy = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        guard busy else {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty { busy = false } else { waiters.removeFirst().resume() }
     }
 }

@@ -15,6 +15,16 @@ final class SoftHSMToken: @unchecked Sendable {
     /// What `pkcs11-tool --list-objects` said after setup (attributes of the key, for the test to check).
     private(set) var objects = ""
 
+    /// The certificate stored on the token, DER.
+    var certificatePath: String { scratch.path + "/leaf.der" }
+
+    /// The certificate's serial number in upper-case hex, as an `openssl ca` index writes it.
+    func serial() async throws -> String {
+        let out = try await run(["/usr/bin/openssl", "x509", "-inform", "DER", "-in", certificatePath, "-noout",
+                                 "-serial"])
+        return String(out.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("serial=".count)).uppercased()
+    }
+
     static var isAvailable: Bool {
         [module, "/usr/bin/softhsm2-util", "/usr/bin/pkcs11-tool", "/usr/bin/openssl"].allSatisfy {
             FileManager.default.fileExists(atPath: $0)
@@ -59,7 +69,7 @@ final class SoftHSMToken: @unchecked Sendable {
     }
 
     @discardableResult
-    private func run(_ argv: [String], extra: [String: String] = [:]) async throws -> String {
+    func run(_ argv: [String], extra: [String: String] = [:]) async throws -> String {
         let env = ["PATH": "/usr/bin:/bin", "SOFTHSM2_CONF": conf].merging(extra) { $1 }
         let r = try await Spawned.run(argv[0], Array(argv.dropFirst()), environment: env, in: scratch.path)
         guard r.status == 0 else {
