@@ -89,7 +89,7 @@ import Testing
             (["auth", "login", "--timeout=-5"], "--timeout must be a positive number of seconds"),
             (
                 ["auth", "login", "--cert", "c.pem", "--method", "mobile"],
-                "--method applies to the QR/web login, not to --cert"
+                "--method applies to the QR, web and browser-certificate logins, not to --cert"
             ),
             (["auth", "login", "--server", "ftp://happy.test"], "--server must be an http:// or https:// URL"),
             (["auth", "login", "--server", "happy.test"], "--server must be an http:// or https:// URL"),

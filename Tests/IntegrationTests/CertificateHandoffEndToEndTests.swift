@@ -119,6 +119,59 @@ struct CertificateHandoffEndToEndTests {
         #expect(FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
     }
 
+    /// A client that connects and sends nothing cannot hold the listener: its read times out and the real callback
+    /// still gets through. The listener is on loopback only: the machine's other addresses refuse the port.
+    @Test func aSilentClientCannotBlockTheListenerAndOnlyLoopbackListens() async throws {
+        let server = try await Self.directServer()
+        defer { Task { await server.stop() } }
+        let scratch = try Scratch()
+        let login = try await startLogin(server.url, scratch, ["--no-browser", "--timeout", "20"])
+        let port = try #require(URLComponents(string: login.returnTo)?.port)
+        let silent = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(silent) }
+        #expect(Self.connect(silent, "127.0.0.1", port) == 0)
+        for address in Self.nonLoopbackIPv4Addresses() {
+            let probe = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(Self.connect(probe, address, port) != 0, "the listener answers on \(address)")
+            close(probe)
+        }
+        let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
+        #expect(hops.last?.status == 200)
+        #expect(await login.process.wait(seconds: 30) == 0, "stderr: \(login.process.stderr)")
+    }
+
+    static func connect(_ fd: Int32, _ host: String, _ port: Int) -> Int32 {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr(host)
+        address.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+    }
+
+    static func nonLoopbackIPv4Addresses() -> [String] {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return [] }
+        defer { freeifaddrs(list) }
+        var result: [String] = []
+        var cursor = list
+        while let entry = cursor {
+            defer { cursor = entry.pointee.ifa_next }
+            guard let address = entry.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET) else {
+                continue
+            }
+            var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
+            guard getnameinfo(address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil,
+                              0, NI_NUMERICHOST) == 0 else { continue }
+            let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !text.hasPrefix("127.") { result.append(text) }
+        }
+        return result
+    }
+
     @Test func restoreRequiredEndsWith77AndWritesNothing() async throws {
         let server = try await Self.directServer(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"])
         defer { Task { await server.stop() } }

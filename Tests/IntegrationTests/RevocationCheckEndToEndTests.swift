@@ -91,6 +91,21 @@ struct RevocationCheckEndToEndTests {
         #expect(nothingWritten(strict))
     }
 
+    /// Answers signed by anyone but the issuer (here another CA) are not believed: soft warns, strict stops. Without
+    /// the signature check the rogue's "revoked" would be taken at its word.
+    @Test func answersNotSignedByTheIssuerAreNotBelieved() async throws {
+        let responder = try await OCSPResponder(signer: "other-ca")
+        defer { responder.stop() }
+        let soft = try Scratch()
+        let going = try await login(Self.nowhere, soft, "ocsp-revoked")
+        #expect(going.status == 69, "went on to the (absent) server: \(going.stderr)")
+        #expect(going.stderr.contains("signature does not verify against the issuer"), "\(going.stderr)")
+        #expect(!going.stderr.contains("keyCompromise"))
+        let strict = try Scratch()
+        let stopped = try await login(Self.nowhere, strict, "ocsp-good", ["--revocation-check", "strict"])
+        #expect(stopped.status == 77 && stopped.stderr.contains("signature does not verify"), "\(stopped.stderr)")
+    }
+
     /// No issuer in the file and no --ca to find it in: nothing to verify an answer against.
     @Test func noIssuerAtHandIsInconclusive() async throws {
         let responder = try await OCSPResponder()

@@ -54,6 +54,28 @@ struct TokenLoginEndToEndTests {
         #expect(status.status == 0 && status.stdout.contains("Token: \(Self.uri)"), "\(status.stdout)")
     }
 
+    /// Forwarded mode: nginx (`ssl_verify_client on`) verifies the chain and the token's handshake signature.
+    @Test func forwardedModeThroughNginx() async throws {
+        try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")
+        try #require(NginxProxy.isAvailable, "nginx is not installed (make test installs nginx-light)")
+        let token = try await SoftHSMToken()
+        let server = try await LocalServer(environment: [
+            "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1", "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
+            "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1", "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
+            "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
+        ])
+        defer { Task { await server.stop() } }
+        let nginx = try await NginxProxy(upstream: server.url)
+        defer { Task { await nginx.stop() } }
+        let scratch = try Scratch()
+        let r = try await login(nginx.url, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))
+        #expect(json["certificate"]?["uri"]?.stringValue == Self.uri)
+        let identities = try await TestBrowser(identity: nil).request("GET", server.url + "/_test/mtls-identities")
+        #expect(identities.body.contains("token user"), "\(identities.body)")
+    }
+
     /// The module from HAPPY_PKCS11_MODULE, the PIN from --cert-password-file, the object chosen by id.
     @Test func moduleFromTheEnvironmentAndPINFromAFile() async throws {
         try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")

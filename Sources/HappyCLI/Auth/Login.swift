@@ -54,22 +54,6 @@ extension Happy.Auth {
 
         var wantsDebug: Bool { serverOptions.debug }
 
-        func validate() throws {
-            guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
-            if cert == nil, key != nil { throw ValidationError("--key needs --cert") }
-            if cert == nil, certPasswordFile != nil { throw ValidationError("--cert-password-file needs --cert") }
-            if let cert, PKCS11URI.isURI(cert) {
-                do { _ = try PKCS11URI(cert) } catch let error as HappyError {
-                    throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
-                }
-                if key != nil { throw ValidationError("--key does not apply to a pkcs11: --cert; the key is on the token") }
-            } else if pkcs11Module != nil {
-                throw ValidationError("--pkcs11-module needs a pkcs11: URI as --cert")
-            }
-            if cert == nil, revocationCheck != nil { throw ValidationError("--revocation-check needs --cert") }
-            if cert != nil, method != nil { throw ValidationError("--method applies to the QR/web login, not to --cert") }
-        }
-
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {

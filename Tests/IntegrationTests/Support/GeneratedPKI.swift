@@ -116,15 +116,16 @@ final class OCSPResponder: @unchecked Sendable {
     static var url: String { "http://127.0.0.1:\(GeneratedPKI.ocspPort)/" }
 
     /// `revoking`: serial numbers (hex) of further certificates to mark revoked (keyCompromise) in a copy of the index.
-    init(revoking extra: [String] = []) async throws {
+    /// `signer`: the PKI name whose certificate and key sign the answers (`other-ca` makes a rogue responder).
+    init(revoking extra: [String] = [], signer: String = "ca") async throws {
         await ResponderSlot.shared.acquire()
-        do { (scratch, spawned) = try await Self.launch(revoking: extra) } catch {
+        do { (scratch, spawned) = try await Self.launch(revoking: extra, signer: signer) } catch {
             await ResponderSlot.shared.release()
             throw error
         }
     }
 
-    private static func launch(revoking extra: [String]) async throws -> (Scratch, Spawned) {
+    private static func launch(revoking extra: [String], signer: String) async throws -> (Scratch, Spawned) {
         let scratch = try Scratch()
         let pki = GeneratedPKI.path
         var index = pki("ocsp-index.txt")
@@ -137,7 +138,7 @@ final class OCSPResponder: @unchecked Sendable {
         let spawned = try Spawned(
             "/usr/bin/openssl",
             ["ocsp", "-index", index, "-port", String(GeneratedPKI.ocspPort), "-rsigner",
-             pki("ca.pem"), "-rkey", pki("ca.key"), "-CA", pki("ca.pem"), "-nmin", "5"],
+             pki("\(signer).pem"), "-rkey", pki("\(signer).key"), "-CA", pki("ca.pem"), "-nmin", "5"],
             environment: ["PATH": "/usr/bin:/bin"], in: scratch.path)
         // Ready once it says so. (Not by probing the port: the single-threaded responder then waits on the probe's
         // connection and answers nobody else.)

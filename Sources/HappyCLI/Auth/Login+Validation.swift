@@ -1,0 +1,24 @@
+import ArgumentParser
+import HappyKit
+
+extension Happy.Auth.Login {
+    /// Flag combinations (exit 64 before anything runs); a `pkcs11:` URI is parsed here so a `pin-value` in argv is
+    /// refused at once (PROTOCOL §6).
+    func validate() throws {
+        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        if cert == nil, key != nil { throw ValidationError("--key needs --cert") }
+        if cert == nil, certPasswordFile != nil { throw ValidationError("--cert-password-file needs --cert") }
+        if let cert, PKCS11URI.isURI(cert) {
+            do { _ = try PKCS11URI(cert) } catch let error as HappyError {
+                throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
+            }
+            if key != nil { throw ValidationError("--key does not apply to a pkcs11: --cert; the key is on the token") }
+        } else if pkcs11Module != nil {
+            throw ValidationError("--pkcs11-module needs a pkcs11: URI as --cert")
+        }
+        if cert == nil, revocationCheck != nil { throw ValidationError("--revocation-check needs --cert") }
+        if cert != nil, method != nil {
+            throw ValidationError("--method applies to the QR, web and browser-certificate logins, not to --cert")
+        }
+    }
+}
