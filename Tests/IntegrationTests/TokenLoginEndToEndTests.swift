@@ -148,6 +148,17 @@ struct TokenLoginEndToEndTests {
         #expect(nothingWritten(scratch))
     }
 
+    @Test func aCertificateWithoutItsKeyIs77() async throws {
+        try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")
+        let token = try await SoftHSMToken()
+        try await token.deletePrivateKey()
+        let scratch = try Scratch()
+        let r = try await login(Self.nowhere, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
+        #expect(r.status == 77 && r.stderr.contains("no private key object matches"), "stderr: \(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+        #expect(nothingWritten(scratch))
+    }
+
     @Test(arguments: [
         (["--cert", "pkcs11:token=happy-test;object=device;pin-value=1234"], "pin-value"),
         (["--cert", "pkcs11:token=happy-test?pin-value=1234"], "pin-value"),

@@ -47,7 +47,9 @@ public struct DeviceLoginFlow: Sendable {
     /// just leaves the choice out: the QR and web logins do not depend on it.
     private func advertisesMTLS() async -> Bool {
         let advertised = try? await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
-            let features = try await HappyAPI(server: options.server, transport: transport).features()
+            // A short timeout: the picker must not hang on a slow server just to decide whether to offer choice 3.
+            let api = HappyAPI(server: options.server, transport: transport, requestTimeout: .seconds(3))
+            let features = try await api.features()
             return features?["features"]?["mtls"]?["enabled"]?.boolValue == true
         }
         return advertised ?? false

@@ -15,6 +15,12 @@ final class SoftHSMToken: @unchecked Sendable {
     /// What `pkcs11-tool --list-objects` said after setup (attributes of the key, for the test to check).
     private(set) var objects = ""
 
+    /// Removes the private key object, leaving the certificate (a token whose key is gone).
+    func deletePrivateKey(object: String = "device") async throws {
+        try await run(["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
+                       Self.pin, "--delete-object", "--type", "privkey", "--label", object])
+    }
+
     /// The certificate stored on the token, DER.
     var certificatePath: String { scratch.path + "/leaf.der" }
 
