@@ -35,8 +35,7 @@ struct TestServerHandoffTests {
         let running = try await start(["HAPPIER_FEATURE_AUTH_MTLS__RETURN_TO_ALLOW_PREFIXES": "https://app.example.com"])
         defer { Task { await running.stop() } }
         let browser = TestBrowser(identity: nil)
-        let returnTo = "https://app.example.com/cb?state=1"
-        let encoded = "https%3A%2F%2Fapp.example.com%2Fcb%3Fstate%3D1"   // encodeURIComponent(returnTo)
+        let encoded = "https%3A%2F%2Fapp.example.com%2Fcb%3Fstate%3D1"   // encodeURIComponent of the returnTo
         let bad = try await browser.request("GET", running.baseURL + "/v1/auth/mtls/start?returnTo=https%3A%2F%2Fevil.com%2F")
         #expect(bad.status == 400 && bad.body == #"{"error":"invalid-returnTo"}"#)
 
