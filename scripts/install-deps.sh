@@ -4,7 +4,7 @@
 # Used by `make test`, `make demo` and .ci/run, so a fresh Debian 12 with Swift passes `make test` alone.
 set -euo pipefail
 
-build=(pkg-config libsodium-dev libqrencode-dev libssl-dev)
+build=(pkg-config libsodium-dev libqrencode-dev libssl-dev libp11-kit-dev)
 # openssl: test PKI and OCSP responder · nginx-light: forwarded mTLS · tinyproxy: proxy tests · zbar-tools: QR
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · softhsm2, opensc, libengine-pkcs11-openssl, p11-kit: PKCS#11 tokens

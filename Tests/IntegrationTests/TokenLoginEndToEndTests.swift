@@ -125,6 +125,24 @@ struct TokenLoginEndToEndTests {
         #expect(nothingWritten(scratch))
     }
 
+    /// The issuer found on the token itself: no --ca, and still a verified "revoked".
+    @Test func issuerFromTheTokenServesTheRevocationCheck() async throws {
+        try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")
+        let token = try await SoftHSMToken(withAIA: true)
+        try await token.storeCA()
+        let responder = try await OCSPResponder(revoking: [try await token.serial()])
+        defer { responder.stop() }
+        let scratch = try Scratch()
+        let r = try await Spawned.run(
+            Binaries.happy,
+            ["auth", "login", "--server", Self.nowhere, "--revocation-check", "strict", "--cert", Self.uri,
+             "--pkcs11-module", SoftHSMToken.module],
+            environment: Self.environment(scratch, token, ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin]),
+            in: scratch.path)
+        #expect(r.status == 77 && r.stderr.contains("keyCompromise"), "stderr: \(r.stderr)")
+        #expect(nothingWritten(scratch))
+    }
+
     @Test(arguments: [
         (["--cert", uri], ["HAPPY_CERT_PASSWORD": "9999"], "wrong PIN"),
         (["--cert", "pkcs11:token=happy-test;object=nothing-here"], ["HAPPY_CERT_PASSWORD": "1234"],

@@ -32,13 +32,17 @@ public struct ClientIdentity: Sendable {
     public static func loadToken(uri: PKCS11URI, modulePath: String, pin: () throws -> SecretBytes?) throws
         -> ClientIdentity
     {
+        // Read before the engine opens the module, so the two never share one PKCS#11 initialization.
+        let onToken = TokenCertificates.all(uri: uri, modulePath: modulePath)
         let (signer, der) = try TokenSigner.open(uri: uri, modulePath: modulePath, pin: pin)
         guard !signer.schemes.isEmpty else {
             throw HappyError.refused("the token's key is neither RSA nor ECDSA, which TLS client login needs")
         }
+        // The issuer, when the token holds it too, goes after the leaf (for the OCSP preflight and the handshake).
+        let issuer = OCSPQuery.issuer(of: der, among: onToken.filter { $0 != der })
         return ClientIdentity(
-            info: try ClientCertificateInfo(derEncoded: der), certificateChainDER: [der], privateKeyDER: nil,
-            warnings: [], tokenSigner: signer, tokenURI: uri.description)
+            info: try ClientCertificateInfo(derEncoded: der), certificateChainDER: [der] + (issuer.map { [$0] } ?? []),
+            privateKeyDER: nil, warnings: [], tokenSigner: signer, tokenURI: uri.description)
     }
 
     /// Loads a PEM certificate (the key in the same file or in `keyPath`) or a PKCS#12 bundle; the format comes from

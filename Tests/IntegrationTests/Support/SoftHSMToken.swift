@@ -15,6 +15,15 @@ final class SoftHSMToken: @unchecked Sendable {
     /// What `pkcs11-tool --list-objects` said after setup (attributes of the key, for the test to check).
     private(set) var objects = ""
 
+    /// Stores the test CA's certificate on the token too (label `ca`), as the issuer "from the token".
+    func storeCA() async throws {
+        try await run(["/usr/bin/openssl", "x509", "-in", GeneratedPKI.path("ca.pem"), "-outform", "DER", "-out",
+                       scratch.path + "/ca.der"])
+        try await run(["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
+                       Self.pin, "--write-object", scratch.path + "/ca.der", "--type", "cert", "--label", "ca",
+                       "--id", "02"])
+    }
+
     /// Removes the private key object, leaving the certificate (a token whose key is gone).
     func deletePrivateKey(object: String = "device") async throws {
         try await run(["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
