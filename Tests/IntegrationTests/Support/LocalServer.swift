@@ -28,6 +28,13 @@ final class LocalServer: @unchecked Sendable {
         await spawned.wait(seconds: 10)
     }
 
+    /// Stops the server before the caller returns (usable in `defer`): SIGTERM, then waits for the exit.
+    func stopNow() {
+        guard spawned.process.isRunning else { return }
+        spawned.process.terminate()
+        spawned.process.waitUntilExit()
+    }
+
     /// A control call (`POST /_test/...`) with a JSON body.
     func control(_ path: String, json: String) async throws {
         let transport = try AsyncHTTPTransport(options: TransportOptions(), environment: [:])
