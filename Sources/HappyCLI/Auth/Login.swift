@@ -19,7 +19,7 @@ extension Happy.Auth {
         var force = false
         @Flag(help: "Print the web approval link without opening a browser.")
         var noBrowser = false
-        @Option(help: ArgumentHelp("Seconds to wait for approval.", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds the whole login may take, 1 to 604800 (a week).", valueName: "seconds"))
         var timeout = 300
         @Flag(help: "Draw the QR code for terminals with a light background.")
         var invertQr = false
@@ -39,7 +39,9 @@ extension Happy.Auth {
         var wantsDebug: Bool { serverOptions.debug }
 
         func validate() throws {
-            guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+            guard (1...DeviceLoginOptions.maximumTimeoutSeconds).contains(timeout) else {
+                throw ValidationError("--timeout must be between 1 and \(DeviceLoginOptions.maximumTimeoutSeconds) seconds")
+            }
             if cert == nil, key != nil { throw ValidationError("--key needs --cert") }
             if cert == nil, certPasswordFile != nil { throw ValidationError("--cert-password-file needs --cert") }
             if cert != nil, method != nil { throw ValidationError("--method applies to the QR/web login, not to --cert") }
@@ -48,7 +50,7 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let server = context.serverURL(override: serverOptions.server)
+            let server = try context.serverURL(override: serverOptions.server)
             let caFile = context.caFile(override: serverOptions.ca)
             if let cert {
                 let options = CertificateLoginOptions(

@@ -1,4 +1,5 @@
 import ArgumentParser
+import HappyKit
 
 /// Flags shared by every command that talks to a server.
 struct ServerOptions: ParsableArguments {
@@ -16,8 +17,8 @@ struct ServerOptions: ParsableArguments {
 
     func validate() throws {
         if let server {
-            guard server.hasPrefix("https://") || server.hasPrefix("http://") else {
-                throw ValidationError("--server must be an http:// or https:// URL")
+            do { _ = try ServerURL.validated(server, source: "--server") } catch let error as HappyError {
+                throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
             }
         }
     }

@@ -14,20 +14,22 @@ public struct ApproveFlow: Sendable {
         self.context = context
     }
 
-    /// The terminal's public key from its approval URL (`happy://terminal?<base64url>`), or a bare key.
+    /// The terminal's public key from its approval URL, which must be exactly `happy://terminal?` followed by the
+    /// 43 base64url characters of a 32-byte key (PROTOCOL §1.3): no other form, spacing, padding or extra part.
     public static func terminalKey(from text: String) throws -> [UInt8] {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        var encoded = trimmed
-        if trimmed.lowercased().hasPrefix("happy://") {
-            guard let q = trimmed.firstIndex(of: "?"), trimmed.lowercased().hasPrefix("happy://terminal") else {
-                throw HappyError.usage("expected a happy://terminal?… URL, got \(trimmed.prefix(60))")
-            }
-            encoded = String(trimmed[trimmed.index(after: q)...])
-        } else if trimmed.contains("#key=") {
-            encoded = String(trimmed[trimmed.range(of: "#key=")!.upperBound...])   // the web link works too
+        let prefix = "happy://terminal?"
+        guard text.hasPrefix(prefix) else {
+            throw HappyError.usage("expected the happy://terminal?… URL the other terminal shows, got \(TerminalText.excerpt(text, limit: 40))")
         }
-        guard let key = Base64.decodeURL(encoded) ?? Base64.decode(encoded), key.count == 32 else {
-            throw HappyError.usage("the approval URL does not carry a 32-byte public key; copy the whole happy://terminal?… line")
+        let encoded = text.dropFirst(prefix.count)
+        let alphabet = { (b: UInt8) in
+            (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || (0x30...0x39).contains(b) || b == 0x2D || b == 0x5F
+        }
+        guard encoded.utf8.count == 43, encoded.utf8.allSatisfy(alphabet),
+            let key = Base64.decodeURL(String(encoded)), key.count == 32
+        else {
+            throw HappyError.usage("the approval URL must end in the 43 base64url characters of a 32-byte public key; "
+                + "copy the whole happy://terminal?… line")
         }
         return key
     }
@@ -56,7 +58,7 @@ public struct ApproveFlow: Sendable {
             case "authorized":
                 throw HappyError.failed("that terminal is already approved; nothing to do")
             default:
-                throw HappyError.badResponse("an unknown request status \"\(state.status.prefix(40))\"")
+                throw HappyError.badResponse("an unknown request status \"\(TerminalText.excerpt(state.status, limit: 40))\"")
             }
 
             let (plaintext, version) = try answer(for: credentials, supportsV2: state.supportsV2 ?? false)

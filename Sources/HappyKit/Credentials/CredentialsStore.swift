@@ -25,28 +25,42 @@ public struct CredentialsStore: Sendable {
     }
 
     /// Stores `accessKey` and makes sure a machine id exists (keeping one the TypeScript CLI made). Returns the id.
-    /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched.
+    /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched. Both
+    /// files are written and fsynced before either replaces its target (a full disk fails with neither changed), and
+    /// `signals` holds off a signal-driven exit until both are in place: a login is stored whole or not at all.
     @discardableResult
     public func store(
         _ accessKey: AccessKey, newMachineId: () -> String = { UUID().uuidString.lowercased() },
-        onWait: () -> Void = {}
+        onWait: () -> Void = {}, signals: SignalGuard = .none
     ) throws -> String {
         let lock = try HomeLock(home: home, onWait: onWait)
         defer { withExtendedLifetime(lock) {} }
+        home.removeStaleTemporaryFiles()
         var settings = try Settings.load(from: home)
         let machineId = settings.machineId ?? newMachineId()
         let writeSettings = settings.machineId == nil
         settings.machineId = machineId
-        try accessKey.store(in: home)
-        if writeSettings { try settings.store(in: home) }
+        var keyBytes = accessKey.serialized()
+        defer { SecretBytes.wipe(&keyBytes) }
+        let settingsBytes = settings.serialized()
+        try signals.holding {
+            // Interrupted before this point: nothing is written, the run ends as interrupted.
+            try Task.checkCancellation()
+            let key = try AtomicFile.prepare(keyBytes, for: home.accessKeyPath)
+            let settingsFile = writeSettings ? try AtomicFile.prepare(settingsBytes, for: home.settingsPath) : nil
+            // The machine id first: stopped between the two renames, the home is "not logged in, with a machine id",
+            // the state the TypeScript CLI itself starts from — never "logged in without a machine id".
+            try settingsFile?.commit()
+            try key.commit()
+        }
         return machineId
     }
 
     /// `store`, telling the user on stderr when another happy process holds the home's lock.
-    func store(_ accessKey: AccessKey, console: Console) throws -> String {
+    func store(_ accessKey: AccessKey, context: HappyContext) throws -> String {
         try store(accessKey, onWait: {
-            console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
-        })
+            context.console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
+        }, signals: context.signals)
     }
 
     /// `login --force` on a `settings.json` that is not valid JSON: keeps its bytes as `settings.json.corrupt`
@@ -67,12 +81,11 @@ public struct CredentialsStore: Sendable {
     /// Removes `access.key` and the machine id; keeps every other settings key. Removes `settings.json` when
     /// nothing else is left in it. Returns what was removed, for the report.
     public func clear() throws -> (removedCredentials: Bool, removedMachineId: Bool) {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: home.path, isDirectory: &isDir), isDir.boolValue else {
-            return (false, false)
-        }
+        var info = stat()
+        guard stat(home.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return (false, false) }
         let lock = try HomeLock(home: home)
         defer { withExtendedLifetime(lock) {} }
+        home.removeStaleTemporaryFiles()
         let removedKey = try home.remove(home.accessKeyPath)
         var removedId = false
         if let settings = try? Settings.load(from: home), settings.machineId != nil {
