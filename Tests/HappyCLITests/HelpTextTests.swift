@@ -37,7 +37,7 @@ import Testing
           --force                 Stop the daemon, clear the stored credentials and machine ID, and log in
                                   again.
           --no-browser            Print the web approval link without opening a browser.
-          --timeout <seconds>     Seconds to wait for approval. (default: 300)
+          --timeout <seconds>     Seconds the whole login may take (at most 604800, a week). (default: 300)
           --invert-qr             Draw the QR code for terminals with a light background.
           --cert <file>           Log in with this device certificate: PEM (certificate, optionally with
                                   its key) or PKCS#12 (.p12/.pfx).

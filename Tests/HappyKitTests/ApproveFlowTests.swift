@@ -42,21 +42,26 @@ import Testing
         }
     }
 
-    @Test func readsTheTerminalKeyFromEveryForm() throws {
-        let key = terminal.publicKey
-        for text in [
-            url, "  \(url)\n", "HAPPY://terminal?" + Base64.encodeURL(key),
-            "https://app.happy.engineering/terminal/connect#key=" + Base64.encodeURL(key),
-            Base64.encodeURL(key), Base64.encode(key),
-        ] {
-            #expect(try ApproveFlow.terminalKey(from: text) == key, "\(text)")
-        }
+    @Test func readsTheTerminalKeyFromTheExactURL() throws {
+        #expect(try ApproveFlow.terminalKey(from: url) == terminal.publicKey)
     }
 
-    @Test(arguments: ["happy://elsewhere?abc", "happy://terminal", "happy://terminal?c2hvcnQ", "", "not a key"])
-    func rejectsAnUnusableURL(text: String) {
-        let error = #expect(throws: HappyError.self) { try ApproveFlow.terminalKey(from: text) }
-        #expect(error?.exitStatus == .usage)
+    /// Only `happy://terminal?<43 base64url characters>` (PROTOCOL §1.3): every near miss is a usage error.
+    @Test func rejectsEveryOtherForm() {
+        let key = terminal.publicKey
+        let encoded = Base64.encodeURL(key)
+        var lastBitsSet = Array(encoded.utf8)
+        lastBitsSet[42] = UInt8(ascii: "B") == lastBitsSet[42] ? UInt8(ascii: "C") : UInt8(ascii: "B")  // not canonical
+        for text in [
+            "  \(url)", "\(url)\n", "HAPPY://terminal?" + encoded, "happy://Terminal?" + encoded,
+            "https://app.happy.engineering/terminal/connect#key=" + encoded, encoded, Base64.encode(key),
+            url + "=", url + "&x=1", url + "#f", String(url.dropLast()), "happy://terminal?" + Base64.encode(key),
+            "happy://terminal?" + String(decoding: lastBitsSet, as: UTF8.self),
+            "happy://elsewhere?abc", "happy://terminal", "happy://terminal?c2hvcnQ", "", "not a key",
+        ] {
+            let error = #expect(throws: HappyError.self, "\(text)") { try ApproveFlow.terminalKey(from: text) }
+            #expect(error?.exitStatus == .usage)
+        }
     }
 
     @Test func answersV2FromADataKey() async throws {

@@ -19,7 +19,7 @@ extension Happy.Auth {
         var force = false
         @Flag(help: "Print the web approval link without opening a browser.")
         var noBrowser = false
-        @Option(help: ArgumentHelp("Seconds the whole login may take, 1 to 604800 (a week).", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds the whole login may take (at most 604800, a week).", valueName: "seconds"))
         var timeout = 300
         @Flag(help: "Draw the QR code for terminals with a light background.")
         var invertQr = false

@@ -98,7 +98,7 @@ public struct DeviceLoginFlow: Sendable {
             try ApprovalTarget(console: console, inverted: options.qrInverted).showQR(for: url)
             console.err("Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
         case .web:
-            let url = "\(context.webappURL)/terminal/connect#key=\(Base64.encodeURL(publicKey))"
+            let url = "\(try context.webappURL())/terminal/connect#key=\(Base64.encodeURL(publicKey))"
             console.out(url)
             if options.openBrowser, context.browser.open(url) {
                 console.err("Opened the browser. If it did not open, visit the URL above to approve this terminal.")
@@ -140,7 +140,7 @@ public struct DeviceLoginFlow: Sendable {
 
     /// Seconds with one decimal, e.g. "1.5".
     static func seconds(_ d: Duration) -> String {
-        let tenths = d.components.seconds * 10 + d.components.attoseconds / 100_000_000_000_000_000
+        let tenths = d.components.seconds * 10 + (d.components.attoseconds + 50_000_000_000_000_000) / 100_000_000_000_000_000
         return "\(tenths / 10).\(tenths % 10)"
     }
 

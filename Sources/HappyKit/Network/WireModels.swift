@@ -49,6 +49,12 @@ public struct AuthRequestReply: WireReply {
     public var token: String?
     public var response: String?
 
+    public init(state: String, token: String?, response: String?) {
+        self.state = state
+        self.token = token
+        self.response = response
+    }
+
     public init(json: JSONValue) throws(WireShapeError) {
         state = try json.requiredString("state")
         token = try json.optionalString("token")
