@@ -58,7 +58,7 @@ struct CompletionsTests {
 
     /// The whole `--flag` tokens of a help text.
     static func flags(in help: String) -> Set<String> {
-        Set(help.matches(of: /(?<![A-Za-z0-9-])--[a-z][a-z0-9-]*/).map { String($0.0) })
+        Set(help.matches(of: /(?:^|[^A-Za-z0-9-])(--[a-z][a-z0-9-]*)/).map { String($0.1) })
     }
 
     /// The codes of the root help's "Exit codes: 0 ok; 1 …; 130 interrupted." sentence, however it is wrapped.

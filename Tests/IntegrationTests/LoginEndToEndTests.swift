@@ -109,7 +109,7 @@ struct LoginEndToEndTests {
         let scratch = try Scratch()
         let (login, url) = try await startLogin(scratch, server)
         try await server.control("/_test/faults", json: #"{"failPolls": 3, "failStatus": 503, "dropPolls": 2}"#)
-        try await Task.sleep(for: .seconds(3))
+        try await server.waitUntilFaultsAreServed()
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait(seconds: 90) == 0, "stderr: \(login.stderr)")
         #expect(login.stderr.contains("503"), "the retry was reported: \(login.stderr)")

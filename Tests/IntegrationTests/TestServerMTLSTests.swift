@@ -21,7 +21,7 @@ struct TestServerMTLSTests {
     @Test func directModeProvisionsFromTheVerifiedCertificate() async throws {
         let pki = try TestPKI()
         try await pki.withServer(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { running in
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
             #expect(running.baseURL.hasPrefix("https://127.0.0.1:"))
 
             let features = try await pki.send(running, "GET", "/v1/features", as: nil)
@@ -54,7 +54,7 @@ struct TestServerMTLSTests {
     @Test func directModeRefusesCertificatesTheCADidNotIssueOrThatExpired() async throws {
         let pki = try TestPKI()
         try await pki.withServer(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { running in
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
             for name in ["other-ca-client", "expired", "not-yet-valid"] {
                 await #expect(throws: (any Error).self, "\(name)") {
                     try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
@@ -72,7 +72,7 @@ struct TestServerMTLSTests {
                 "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_EMAIL_DOMAINS": " Example.com , example.org",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "ALICE@example.com,bob@elsewhere.org",
                 "HAPPY_TEST_SERVER_E2EE_IDENTITIES": "carol@example.com",
-            ]) { $1 }) { running in
+            ]) { $1 }) { (running) async throws in
             let expected: [(String, Int, String?)] = [
                 ("alice", 200, nil),  // known (case-insensitive), allowed domain
                 ("bob-other-domain", 403, "not-eligible"),  // known, but the domain is not allowed
@@ -94,7 +94,7 @@ struct TestServerMTLSTests {
             Self.enabledDirect.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "fingerprint",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": fingerprint.uppercased(),
-            ]) { $1 }) { running in
+            ]) { $1 }) { (running) async throws in
             #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
             #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn").text == #"{"error":"not-eligible"}"#)
 
@@ -102,7 +102,7 @@ struct TestServerMTLSTests {
                 Self.enabledDirect.merging([
                     "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
                     "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice example,dave-laptop",
-                ]) { $1 }) { bySubject in
+                ]) { $1 }) { (bySubject) async throws in
                 for name in ["alice", "cn-only"] {
                     #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: name).status == 200, "\(name)")
                 }
@@ -122,14 +122,15 @@ struct TestServerMTLSTests {
             ("O=Happy Test, CN=Happy Test Root CA; cn=Other Root CA", 200, 200),
         ]
         for (allowed, aliceStatus, eveStatus) in cases {
-            let (alice, eve) = try await pki.withServer(
+            var (alice, eve) = (0, 0)
+            try await pki.withServer(
                 Self.enabledDirect.merging([
                     "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
                     "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": allowed,
                 ]) { $1 }, clientCAs: ["ca.pem", "other-ca.pem"]
-            ) { running in
-                (try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status,
-                 try await pki.send(running, "POST", "/v1/auth/mtls", as: "other-ca-client").status)
+            ) { (running) async throws in
+                alice = try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status
+                eve = try await pki.send(running, "POST", "/v1/auth/mtls", as: "other-ca-client").status
             }
             #expect(alice == aliceStatus, "\(allowed)")
             #expect(eve == eveStatus, "\(allowed)")
@@ -143,7 +144,7 @@ struct TestServerMTLSTests {
             Self.enabledForwarded.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "0",
                 "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
-            ]) { $1 }, tls: false) { untrusted in
+            ]) { $1 }, tls: false) { (untrusted) async throws in
             #expect(try await pki.send(untrusted, "POST", "/v1/auth/mtls", as: nil, headers: email).status == 401)
             let features = try await pki.send(untrusted, "GET", "/v1/features", as: nil)
             #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"forwarded"}}}"#)
@@ -154,7 +155,7 @@ struct TestServerMTLSTests {
                     "HAPPIER_FEATURE_AUTH_MTLS__FORWARDED_EMAIL_HEADER": "X-SSL-Client-Email",
                     "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "san_email",
                     "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice@example.com,dave,ab12cd",
-                ]) { $1 }, tls: false) { trusted in
+                ]) { $1 }, tls: false) { (trusted) async throws in
                 let issuer = "x-happier-client-cert-issuer"
                 let cases: [([String: String], Int)] = [
                     ([:], 401),
@@ -286,15 +287,14 @@ private struct TestPKI {
 
     /// Runs `body` against an in-process server configured from `env` (plus the TLS files unless `tls` is false)
     /// and stops the server before returning, on the throwing path too.
-    func withServer<T: Sendable>(
+    func withServer(
         _ env: [String: String], clientCAs: [String] = ["ca.pem"], tls: Bool = true,
-        _ body: (RunningTestServer) async throws -> T
-    ) async throws -> T {
+        _ body: (RunningTestServer) async throws -> Void
+    ) async throws {
         let running = try await start(env, clientCAs: clientCAs, tls: tls)
         do {
-            let result = try await body(running)
+            try await body(running)
             await running.stop()
-            return result
         } catch {
             await running.stop()
             throw error

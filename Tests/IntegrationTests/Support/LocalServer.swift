@@ -33,6 +33,21 @@ final class LocalServer: @unchecked Sendable {
         guard response.status == 200 else { throw SpawnError.exited(stdout: "", stderr: "control \(path): \(response.status)") }
     }
 
+    /// Waits until every fault set with `/_test/faults` has been served (failPolls and dropPolls both 0): the
+    /// client under test has met them all.
+    func waitUntilFaultsAreServed(seconds: Double = 60) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while true {
+            let body = try await withTransport { transport in
+                try await transport.send(HTTPRequest(method: "GET", url: url + "/_test/faults")).body
+            }
+            let faults = try JSONParser.parse(String(decoding: body, as: UTF8.self))
+            if faults["failPolls"]?.intValue == 0 && faults["dropPolls"]?.intValue == 0 { return }
+            guard Date() < deadline else { throw SpawnError.timedOut(stdout: "", stderr: "faults left: \(faults)") }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+    }
+
     /// `happy-test-server approve` as the phone: returns its exit status.
     func approve(_ terminalURL: String, _ flags: [String] = []) async throws -> Int32 {
         let env = TestEnvironment.clean(["HAPPY_TEST_SERVER_SECRET": secretBase64])
