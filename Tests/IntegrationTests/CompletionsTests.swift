@@ -45,7 +45,9 @@ struct CompletionsTests {
     @Test func manPageListsEveryFlag() async throws {
         let scratch = try Scratch()
         let manual = try String(contentsOfFile: "\(Binaries.repositoryRoot)/completions/happy.1", encoding: .utf8)
-        let documented = Set(manual.matches(of: /Fl -([a-z][a-z0-9-]*)/).map { "--" + String($0.1) })
+        // mdoc item lines: `.It Fl -cert Ar file`, `.It Fl y , -yes`.
+        let items = manual.split(separator: "\n").filter { $0.hasPrefix(".It Fl ") }
+        let documented = Set(items.flatMap { $0.matches(of: /\s-([a-z][a-z0-9-]*)/).map { "--" + String($0.1) } })
         for args in [["auth", "login", "--help"], ["auth", "status", "--help"], ["auth", "logout", "--help"],
                      ["auth", "approve", "--help"]] {
             let r = try await Spawned.run(Binaries.happy, args, environment: TestEnvironment.clean(), in: scratch.path)

@@ -215,7 +215,7 @@ struct LoginEndToEndTests {
                       null,
                       true,
                       {
-                        "quote": "say "hi" \ /path"
+                        "quote": "say \"hi\" \\ /path"
                       }
                     ]
                   }
