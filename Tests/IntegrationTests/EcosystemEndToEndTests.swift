@@ -96,7 +96,7 @@ struct EcosystemEndToEndTests {
                                                 extra: ["http_proxy": proxy.url])
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
-        #expect(proxy.log.contains(port), "the proxy saw the requests: \(proxy.log)")
+        #expect(proxy.log.contains("127.0.0.1:\(port)"), "the proxy saw the requests: \(proxy.log)")
 
         let before = proxy.log.count
         let other = try Scratch()
