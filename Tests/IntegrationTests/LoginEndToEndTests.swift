@@ -134,6 +134,9 @@ struct LoginEndToEndTests {
         let (login, _) = try await startLogin(scratch, server)
         login.process.interrupt()
         #expect(await login.wait(seconds: 10) == 130)
+        // Only the cancellation path says this; the 2-second `_exit(130)` fallback of the signal handler exits
+        // silently, so a broken cancellation cannot pass here.
+        #expect(login.stderr.contains("happy: interrupted; nothing was written."), "stderr: \(login.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
     }
 
