@@ -194,7 +194,7 @@ struct EcosystemEndToEndTests {
 
     /// Colour only on a terminal and never under NO_COLOR: run status under `script`, which gives it a real pty.
     @Test func colourOnATerminalUnlessNoColor() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed")
+        try requireTool("/usr/bin/script", package: "util-linux")
         let scratch = try Scratch()
         func status(_ extra: [String: String]) async throws -> String {
             let r = try await Spawned.run("/usr/bin/script", ["-qec", "\(Binaries.happy) auth status", "/dev/null"],

@@ -333,15 +333,15 @@ private func withServer(
 ) async throws {
     let running = try await HappyTestServer(configuration: TestServerConfiguration(masterSecret: secret)).start()
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    var failure: (any Error)?
     do {
         try await body(ServerClient(url: running.baseURL, client: client))
     } catch {
-        try? await client.shutdown()
-        await running.stop()
-        throw error
+        failure = error
     }
-    try await client.shutdown()
-    await running.stop()
+    do { try await client.shutdown() } catch { failure = failure ?? error }
+    await running.stop()  // also when the client's shutdown failed
+    if let failure { throw failure }
 }
 
 /// A `POST /v1/auth` body written by hand.
