@@ -18,3 +18,16 @@ enum TestEnvironment {
         return env
     }
 }
+
+/// A program the end-to-end tests drive. `make test` installs it (scripts/install-deps.sh is the one list), so a
+/// missing one fails the test with this message instead of skipping it.
+struct MissingTool: Error, CustomStringConvertible {
+    let description: String
+}
+
+func requireTool(_ path: String, package: String) throws {
+    guard FileManager.default.isExecutableFile(atPath: path) else {
+        throw MissingTool(description: "\(path) is missing: run `make test` or scripts/install-deps.sh test "
+                                     + "(Debian package \(package))")
+    }
+}
