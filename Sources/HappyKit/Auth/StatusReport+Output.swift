@@ -34,6 +34,7 @@ extension StatusReport {
             console.out("\(console.crossMark) No machine ID")
         }
         console.out("  Host: \(host)")
+        console.out("  Server: \(server.url) (\(serverOrigin))")
         console.out("")
         console.out("  Data directory: \(dataDirectory)")
         if daemonRunning {
@@ -52,6 +53,7 @@ extension StatusReport {
             ("machineId", machineId.map { .string($0) } ?? .null),
             ("host", .string(host)),
             ("dataDirectory", .string(dataDirectory)),
+            ("server", .object([("url", .string(server.url)), ("source", .string(server.source.rawValue))])),
             ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)])),
         ]
         if let certificate {
@@ -64,5 +66,15 @@ extension StatusReport {
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         return JSONValue.object(pairs).compact()
+    }
+
+    /// Where the server came from, in words (`--json` says `flag`, `environment`, `settings` or `default`).
+    var serverOrigin: String {
+        switch server.source {
+        case .flag: "from --server"
+        case .environment: "from HAPPY_SERVER_URL"
+        case .settings: "from serverUrl in settings.json"
+        case .default: "default"
+        }
     }
 }

@@ -51,16 +51,23 @@ public struct HappyContext: Sendable {
     /// `HAPPY_DEBUG=1` (or `--debug`, which sets it).
     public var isDebug: Bool { ["1", "true", "yes"].contains(environment["HAPPY_DEBUG"]?.lowercased() ?? "") }
 
-    /// The server base URL: `--server`, else `HAPPY_SERVER_URL`, else the public server (PROTOCOL §4).
-    public func serverURL(override: String?) -> String {
-        let raw = override ?? environment["HAPPY_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? "https://api.cluster-fluster.com"
-        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    /// The server base URL (PROTOCOL §3): `--server`, else `HAPPY_SERVER_URL`, else `serverUrl` in settings.json,
+    /// else the public server. See `ResolvedURL.server`.
+    public func serverURL(override: String?) -> String { server(override: override).url }
+
+    /// The server and where it came from. settings.json is read only when neither the flag nor the environment
+    /// names a server; a corrupt file names nothing here (it is reported where it is read for its own sake).
+    public func server(override: String?) -> ResolvedURL {
+        let needsSettings = ResolvedURL.present(override) == nil && ResolvedURL.present(environment["HAPPY_SERVER_URL"]) == nil
+        return ResolvedURL.server(flag: override, environment: environment,
+                                  settings: needsSettings ? try? Settings.load(from: home) : nil)
     }
 
+    /// The web app base URL: `HAPPY_WEBAPP_URL`, else `webappUrl` in settings.json, else the public web app.
     public var webappURL: String {
-        let raw = environment["HAPPY_WEBAPP_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://app.happy.engineering"
-        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+        let needsSettings = ResolvedURL.present(environment["HAPPY_WEBAPP_URL"]) == nil
+        return ResolvedURL.webapp(environment: environment,
+                                  settings: needsSettings ? try? Settings.load(from: home) : nil).url
     }
 
     /// Extra CA roots: `--ca`, else `HAPPY_CA_FILE`.
