@@ -63,7 +63,7 @@ import Testing
         #expect(waits.current.count == 1)
         #expect(waits.current.first?.contains(content.isEmpty ? "TypeScript happy CLI" : "pid 4242") == true)
         #expect(error?.exitStatus == .failure)
-        #expect(error?.userMessage.contains("not released within 5 s, so nothing was saved") == true)
+        #expect(error?.userMessage.contains("not released within 5 s, so nothing was changed") == true)
     }
 
     @Test(arguments: ["", "4242"])

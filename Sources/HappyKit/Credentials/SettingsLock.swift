@@ -70,7 +70,7 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
         }
         held = false
         throw HappyError.failed(
-            "settings.json is locked by \(holder) (\(path)) and was not released within 5 s, so nothing was saved. "
+            "settings.json is locked by \(holder) (\(path)) and was not released within 5 s, so nothing was changed. "
                 + "Try again; if no happy process is running, remove the lock file")
     }
 
