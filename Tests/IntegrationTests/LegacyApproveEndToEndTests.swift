@@ -11,12 +11,13 @@ struct LegacyApproveEndToEndTests {
     static let master = (0..<32).map { UInt8($0) }
     static let knownContentKey = "JBr5eUFa1tvJnZOvjCur8ojPlghK1uj+cHLtTiKdRFs="
 
-    func env(home: String, server: String) -> [String: String] {
+    /// The runner's environment for `home`; `server` nil leaves HAPPY_SERVER_URL unset.
+    func env(home: String, server: String?) -> [String: String] {
         var env = ProcessInfo.processInfo.environment
-        for key in ["HAPPY_DEBUG", "HAPPY_WEBAPP_URL", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
+        for key in ["HAPPY_SERVER_URL", "HAPPY_DEBUG", "HAPPY_WEBAPP_URL", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy",
                     "ALL_PROXY", "all_proxy"] { env.removeValue(forKey: key) }
         env["HAPPY_HOME_DIR"] = home
-        env["HAPPY_SERVER_URL"] = server
+        if let server { env["HAPPY_SERVER_URL"] = server }
         return env
     }
 
@@ -70,19 +71,21 @@ struct LegacyApproveEndToEndTests {
         #expect(try JSONParser.parse(status.stdout.trimmingCharacters(in: .newlines))["credentialType"] == .string("dataKey"))
     }
 
-    /// A request made without `supportsV2` (an old terminal) is answered with the master secret (v1).
+    /// A request made without `supportsV2` (an old terminal) is answered with the master secret (v1). The approving
+    /// home names its self-hosted server only in settings.json, as the TypeScript CLI's `happy server` leaves it.
     @Test func aTerminalWithoutV2GetsTheMasterSecret() async throws {
         let server = try await LocalServer()
         defer { Task { await server.stop() } }
         let scratch = try Scratch()
         let laptop = scratch.path + "/laptop"
         try await legacyHome(laptop, server)
+        try "{\n  \"serverUrl\": \"\(server.url)\"\n}".write(toFile: laptop + "/settings.json", atomically: true, encoding: .utf8)
 
         let terminal = try BoxKeyPair.generate()
         let body = #"{"publicKey": "\#(Base64.encode(terminal.publicKey))"}"#
         #expect(try await post(server, "/v1/auth/request", body)["state"] == .string("requested"))
         let approve = try await Spawned.run(Binaries.happy, ["auth", "approve", "happy://terminal?" + Base64.encodeURL(terminal.publicKey)],
-                                            environment: env(home: laptop, server: server.url), in: scratch.path)
+                                            environment: env(home: laptop, server: nil), in: scratch.path)
         #expect(approve.status == 0, "stderr: \(approve.stderr)")
         #expect(approve.stdout.contains("(v1 answer)"))
 
