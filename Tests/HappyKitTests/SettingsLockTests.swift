@@ -50,6 +50,16 @@ import Testing
         #expect(!sandbox.exists(lockPath))
     }
 
+    /// Held past 10 s, our lock may be judged stale and taken by another writer: releasing then leaves theirs.
+    @Test func releaseLeavesALockThatIsNoLongerOurs() throws {
+        try FileManager.default.createDirectory(atPath: sandbox.home.path, withIntermediateDirectories: true)
+        let lock = try SettingsLock(home: sandbox.home, environment: Clock().environment)
+        unlink(lockPath)
+        try makeLock("")   // the TypeScript CLI's, made after it removed ours
+        lock.release()
+        #expect(sandbox.read(lockPath) == "")
+    }
+
     @Test(arguments: ["", "4242\n"])
     func waitsFiveSecondsForAYoungLockThenGivesUpLeavingIt(content: String) throws {
         try makeLock(content)

@@ -40,20 +40,23 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
     static let staleAfter: TimeInterval = 10
 
     public let path: String
-    private var held = true
+    private let pid: Int32
+    private var held = false
 
     /// Takes the lock, waiting as the TypeScript CLI does. `onWait` is told once, with who holds it, when it must
     /// wait. Throws `.failed` when it is still held after 5 s; then nothing has been written.
     public init(home: HappyHome, environment: Environment = .live, onWait: (String) -> Void = { _ in }) throws {
         path = home.settingsPath + ".lock"
+        pid = environment.pid
         var attempt = 0
         var holder = "another process"
         while true {
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
             if fd >= 0 {
-                let pid = Array(String(environment.pid).utf8)
-                _ = pid.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }   // diagnostics only
+                let text = Array(String(pid).utf8)
+                _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }   // diagnostics only
                 close(fd)
+                held = true
                 return
             }
             guard errno == EEXIST else {
@@ -68,17 +71,17 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
             environment.sleep(Self.retryInterval)
             Self.removeIfStale(path, environment: environment)
         }
-        held = false
         throw HappyError.failed(
             "settings.json is locked by \(holder) (\(path)) and was not released within 5 s, so nothing was changed. "
                 + "Try again; if no happy process is running, remove the lock file")
     }
 
-    /// Removes the lock. Called once the write is done (or failed); `deinit` does it too.
+    /// Removes the lock. Called once the write is done (or failed); `deinit` does it too. A lock that no longer holds
+    /// our pid was judged stale and taken by another writer meanwhile: it is theirs now and stays.
     public func release() {
         guard held else { return }
         held = false
-        unlink(path)
+        if Self.pid(in: path) == pid { unlink(path) }
     }
 
     deinit { release() }
