@@ -48,7 +48,8 @@ import Testing
           --cert-password-file <file>
                                   A file holding the password of the key or PKCS#12 file (also
                                   $HAPPY_CERT_PASSWORD).
-          --server <url>          The Happy server URL (default: $HAPPY_SERVER_URL, else the public server).
+          --server <url>          The Happy server URL (default: $HAPPY_SERVER_URL, else serverUrl in
+                                  settings.json, else the public server).
           --ca <file>             A PEM bundle of extra CA roots to trust for the server (also
                                   $HAPPY_CA_FILE).
           --debug                 Log each request (method, path, status, timing, retries) to stderr;

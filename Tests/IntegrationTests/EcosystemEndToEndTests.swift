@@ -1,5 +1,6 @@
 import Foundation
 import HappyKit
+import HappyTestServer
 import Testing
 
 /// Issue 4 with the real binaries: one happy approving another, proxies, the debug log, terminal variants.
@@ -41,14 +42,18 @@ struct EcosystemEndToEndTests {
         let approve = try await Spawned.run(Binaries.happy, ["auth", "approve", url],
                                             environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(approve.status == 0, "stderr: \(approve.stderr)")
-        #expect(approve.stdout.contains(answer == "--v2" ? "v2 answer" : "v1 answer"))
+        #expect(approve.stdout.contains("v2 answer"), "a v2 terminal gets v2 from a data key and from a legacy secret")
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
         let a = try accessKey(laptop), b = try accessKey(headless)
+        // The phone's content key (derived on swift-crypto, PROTOCOL §5), whichever way the laptop was approved.
+        let contentKey = try PhoneAccount(base64MasterSecret: server.secretBase64).contentPublicKey
+        #expect(b["encryption"]?["publicKey"]?.stringValue == Base64.encode(contentKey))
+        #expect(b["secret"] == nil, "the master secret never leaves the laptop for a v2 terminal")
         if answer == "--v2" {
             #expect(b["encryption"]?["publicKey"] == a["encryption"]?["publicKey"])
             #expect(b["encryption"]?["machineKey"] != a["encryption"]?["machineKey"], "each machine makes its own key")
         } else {
-            #expect(b["secret"] == a["secret"])
+            #expect(a["secret"]?.stringValue == server.secretBase64)
         }
 
         // The same URL again: already approved, exit 1 with a clear line.

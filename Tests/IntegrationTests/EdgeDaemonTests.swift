@@ -30,7 +30,7 @@ struct EdgeDaemonTests {
         let scratch = try Scratch()
         let home = try loggedInHome(scratch)
         let victim = try Spawned("/bin/sleep", ["300"], environment: [:], in: scratch.path)
-        defer { victim.process.terminate(); victim.process.waitUntilExit() }
+        defer { kill(victim.process.processIdentifier, SIGKILL); victim.process.waitUntilExit() }
         // Any local server answering 200 to POST /stop: a stand-in that stays up (it does not own the victim's pid).
         let answering = try await DaemonStandIn(home: scratch.path + "/other", in: scratch, ["--stop", "ignore", "--no-lock"])
         defer { answering.stopNow() }
@@ -55,7 +55,7 @@ struct EdgeDaemonTests {
         let home = try loggedInHome(scratch)
         let victim = try Spawned("/usr/bin/env", ["python3", "-c", "import time; time.sleep(300)", "happy", "daemon", "happy"],
                                  environment: TestEnvironment.clean(), in: scratch.path)
-        defer { victim.process.terminate(); victim.process.waitUntilExit() }
+        defer { kill(victim.process.processIdentifier, SIGKILL); victim.process.waitUntilExit() }
         try await Task.sleep(for: .milliseconds(200))
         try writeState(home, pid: victim.process.processIdentifier, port: 9)   // nothing listens on port 9
 

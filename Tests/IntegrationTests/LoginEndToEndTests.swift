@@ -49,7 +49,7 @@ struct LoginEndToEndTests {
         let settings = try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8)
         let machineId = try #require(try JSONParser.parse(settings)["machineId"]?.stringValue)
         #expect(UUID(uuidString: machineId) != nil)
-        #expect(settings == "{\n  \"machineId\": \"\(machineId)\"\n}")
+        #expect(settings == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}")
         #expect(!login.stdout.contains(token) && !login.stderr.contains(token))
     }
 
@@ -61,8 +61,8 @@ struct LoginEndToEndTests {
         #expect(try await server.approve(url, ["--v2"]) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
 
-        var seed = try #require(Base64.decode(server.secretBase64))
-        let contentKey = try BoxKeyPair.derived(fromSeed: try SecretBytes(consuming: &seed)).publicKey
+        var master = try #require(Base64.decode(server.secretBase64))
+        let contentKey = try KeyTree.contentPublicKey(masterSecret: try SecretBytes(consuming: &master))
         let text = try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8)
         let json = try JSONParser.parse(text)
         let token = try #require(json["token"]?.stringValue)

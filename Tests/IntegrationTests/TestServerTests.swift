@@ -142,7 +142,7 @@ struct TestServerTests {
             case .dataKey(let publicKey):
                 #expect(supportsV2)
                 #expect(publicKey == phone.contentPublicKey)
-                #expect(publicKey == (try BoxKeyPair.derived(fromSeed: secret)).publicKey)
+                #expect(publicKey == (try KeyTree.contentPublicKey(masterSecret: secret)))
             }
             // The token belongs to the approving account: it is accepted as a bearer (404, not 401).
             let check = try await server.post(
@@ -233,7 +233,7 @@ struct TestServerTests {
             let account = try #require(try await server.get("/_test/account").json)
             #expect(
                 account["contentPublicKey"] as? String
-                    == Base64.encode(try BoxKeyPair.derived(fromSeed: secret).publicKey))
+                    == Base64.encode(try KeyTree.contentPublicKey(masterSecret: secret)))
             #expect(account["loginPublicKey"] as? String == Base64.encode(try SigningKeyPair(seed: secret).publicKey))
 
             let terminal = try BoxKeyPair.generate()

@@ -45,6 +45,11 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
             sigemptyset(&action.sa_mask)
             sigaction(sig, &action, nil)
         }
+        // A parent may have blocked these (children inherit the mask): unblock them, or they would never arrive.
+        var mask = sigset_t()
+        sigemptyset(&mask)
+        for sig in handled { sigaddset(&mask, sig) }
+        pthread_sigmask(SIG_UNBLOCK, &mask, nil)
         let thread = Thread { handler.watch() }
         thread.stackSize = 1 << 16
         thread.start()

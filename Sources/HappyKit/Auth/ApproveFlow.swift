@@ -1,8 +1,9 @@
 import Foundation
 
 /// `happy auth approve <happy://terminal?…>` (PROTOCOL §1, the approving side, ours): from a logged-in machine,
-/// answer another terminal's request with this machine's stored keys — v2 (`0x00 || content public key`) when the
-/// request supports it and we hold a data key, v1 (the master secret) when we hold a legacy secret.
+/// answer another terminal's request with this machine's stored keys, as the app would (PROTOCOL §5): v2
+/// (`0x00 || content public key`) to a terminal that supports it — the stored data key, or the content key derived
+/// from a legacy master secret — and v1 (the master secret) only to a terminal without v2, from a legacy secret.
 public struct ApproveFlow: Sendable {
     let server: String
     let caFile: String?
@@ -86,8 +87,11 @@ public struct ApproveFlow: Sendable {
             }
             return (try AuthBundle.dataKeyPlaintext(contentPublicKey: publicKey), "v2")
         case .legacy(let secret, _):
-            // The master secret answers every terminal: v1 is understood by old and new clients alike.
-            return (try AuthBundle.legacyPlaintext(secret: secret), "v1")
+            // As the app does (PROTOCOL §5): a v2 terminal gets the content key derived from the master secret and
+            // never sees the secret itself; only a terminal without v2 gets the secret (v1).
+            guard supportsV2 else { return (try AuthBundle.legacyPlaintext(secret: secret), "v1") }
+            let contentPublicKey = try KeyTree.contentPublicKey(masterSecret: secret)
+            return (try AuthBundle.dataKeyPlaintext(contentPublicKey: contentPublicKey), "v2")
         case .keyless:
             throw HappyError.refused("a keyless login cannot approve terminals")
         }

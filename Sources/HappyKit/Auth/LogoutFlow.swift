@@ -35,7 +35,9 @@ public struct LogoutFlow: Sendable {
             }
         }
         let stopped = try await stopDaemon()
-        let removed = try CredentialsStore(home: context.home).clear()
+        let removed = try CredentialsStore(home: context.home).clear(onSettingsWait: {
+            console.err(CredentialsStore.settingsWaitMessage($0))
+        })
         let removedHome = context.home.removeIfEmpty()
         if stopped { console.out("\(console.checkMark) Stopped the happy daemon") }
         if removed.removedCredentials { console.out("\(console.checkMark) Removed credentials") }
@@ -52,7 +54,7 @@ public struct LogoutFlow: Sendable {
         if try store.setAsideCorruptSettings() {
             context.console.warn("settings.json was not valid JSON; kept it as settings.json.corrupt and starting a fresh one.")
         }
-        let removed = try store.clear()
+        let removed = try store.clear(onSettingsWait: { context.console.err(CredentialsStore.settingsWaitMessage($0)) })
         if removed.removedCredentials || removed.removedMachineId {
             context.console.err("Cleared the old credentials and machine ID.")
         }

@@ -36,6 +36,7 @@ extension StatusReport {
             console.out("\(console.crossMark) No machine ID")
         }
         console.out("  Host: \(e(host))")
+        console.out("  Server: \(e(server.url)) (\(serverOrigin))")
         console.out("")
         console.out("  Data directory: \(e(dataDirectory))")
         if daemonRunning {
@@ -55,6 +56,7 @@ extension StatusReport {
             ("machineId", machineId.map { .string($0) } ?? .null),
             ("host", .string(host)),
             ("dataDirectory", .string(dataDirectory)),
+            ("server", .object([("url", .string(server.url)), ("source", .string(server.source.rawValue))])),
             ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)]
                 + (daemonNote.map { [("note", JSONValue.string($0))] } ?? []))),
         ]
@@ -68,5 +70,15 @@ extension StatusReport {
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         return JSONValue.object(pairs).compact(escapingAllControls: true)
+    }
+
+    /// Where the server came from, in words (`--json` says `flag`, `environment`, `settings` or `default`).
+    var serverOrigin: String {
+        switch server.source {
+        case .flag: "from --server"
+        case .environment: "from HAPPY_SERVER_URL"
+        case .settings: "from serverUrl in settings.json"
+        case .default: "default"
+        }
     }
 }

@@ -55,22 +55,29 @@ public struct HappyContext: Sendable {
     /// `HAPPY_DEBUG=1` (or `--debug`, which sets it).
     public var isDebug: Bool { ["1", "true", "yes"].contains(environment["HAPPY_DEBUG"]?.lowercased() ?? "") }
 
-    /// The server base URL: `--server`, else `HAPPY_SERVER_URL`, else the public server (PROTOCOL §4); validated
-    /// (`ServerURL`), so a bad value is a usage error before anything else happens.
+    /// The server base URL (PROTOCOL §3): `--server`, else `HAPPY_SERVER_URL`, else `serverUrl` in settings.json,
+    /// else the public server (`ResolvedURL.server`); validated (`ServerURL`), so a bad value is a usage error
+    /// before anything else happens.
     public func serverURL(override: String?) throws -> String {
-        if let override { return try ServerURL.validated(override, source: "--server") }
-        if let env = environment["HAPPY_SERVER_URL"], !env.isEmpty {
-            return try ServerURL.validated(env, source: "HAPPY_SERVER_URL")
-        }
-        return "https://api.cluster-fluster.com"
+        let resolved = server(override: override)
+        return try ServerURL.validated(resolved.url, source: resolved.source.label(for: "server"))
     }
 
-    /// The web app base URL: `HAPPY_WEBAPP_URL`, else the public web app; validated like the server's.
+    /// The server and where it came from. settings.json is read only when neither the flag nor the environment
+    /// names a server; a corrupt file names nothing here (it is reported where it is read for its own sake).
+    public func server(override: String?) -> ResolvedURL {
+        let needsSettings = ResolvedURL.present(override) == nil && ResolvedURL.present(environment["HAPPY_SERVER_URL"]) == nil
+        return ResolvedURL.server(flag: override, environment: environment,
+                                  settings: needsSettings ? try? Settings.load(from: home) : nil)
+    }
+
+    /// The web app base URL: `HAPPY_WEBAPP_URL`, else `webappUrl` in settings.json, else the public web app;
+    /// validated like the server's.
     public func webappURL() throws -> String {
-        if let env = environment["HAPPY_WEBAPP_URL"], !env.isEmpty {
-            return try ServerURL.validated(env, source: "HAPPY_WEBAPP_URL")
-        }
-        return "https://app.happy.engineering"
+        let needsSettings = ResolvedURL.present(environment["HAPPY_WEBAPP_URL"]) == nil
+        let resolved = ResolvedURL.webapp(environment: environment,
+                                          settings: needsSettings ? try? Settings.load(from: home) : nil)
+        return try ServerURL.validated(resolved.url, source: resolved.source.label(for: "webapp"))
     }
 
     /// Extra CA roots: `--ca`, else `HAPPY_CA_FILE`.

@@ -73,9 +73,21 @@ final class Spawned: @unchecked Sendable {
 
     /// Polls until `predicate(stdout)` holds.
     func waitForOutput(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        try await waitFor(seconds: seconds) { predicate($0.stdout) }
+    }
+
+    /// Polls until `predicate(stderr)` holds.
+    func waitForErrorOutput(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        try await waitFor(seconds: seconds) { predicate($0.stderr) }
+    }
+
+    private func waitFor(seconds: Double, _ predicate: (Spawned) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
-        while !predicate(stdout) {
-            guard process.isRunning else { throw SpawnError.exited(stdout: stdout, stderr: stderr) }
+        while !predicate(self) {
+            guard process.isRunning else {
+                if predicate(self) { return }   // it printed, then exited, between the two checks
+                throw SpawnError.exited(stdout: stdout, stderr: stderr)
+            }
             guard Date() < deadline else { throw SpawnError.timedOut(stdout: stdout, stderr: stderr) }
             try await Task.sleep(for: .milliseconds(20))
         }
