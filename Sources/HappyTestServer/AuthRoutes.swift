@@ -36,7 +36,8 @@ struct AuthRoutes: Sendable {
         case .requested:
             return JSONReply.response(["state": "requested"])
         case .authorized(let token, let response):
-            return JSONReply.response(["state": "authorized", "token": .string(token), "response": .string(response)])
+            let sent = await state.tokenToSend(token)
+            return JSONReply.response(["state": "authorized", "token": .string(sent), "response": .string(response)])
         }
     }
 

@@ -112,6 +112,15 @@ struct JSONBody {
         }
     }
 
+    /// A string that may be absent or null.
+    func optionalString(_ key: String) throws -> String? {
+        switch fields[key] {
+        case nil, .null: return nil
+        case .string(let value): return value
+        default: throw ErrorReply.badRequest("\(key) must be a string")
+        }
+    }
+
     /// A non-negative integer that may be absent or null.
     func optionalCount(_ key: String) throws -> Int? {
         switch fields[key] {

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HappyKit
 
@@ -23,7 +24,7 @@ public struct PhoneAccount: Sendable {
 
     private let masterSecret: SecretBytes
     let signingKeys: SigningKeyPair
-    /// `crypto_box_seed_keypair(masterSecret).publicKey`: what a v2 answer carries.
+    /// The content key a v2 answer carries, derived as the app derives it (PROTOCOL §5).
     public let contentPublicKey: [UInt8]
     /// The ed25519 login public key, `crypto_sign_seed_keypair(masterSecret)`.
     public var loginPublicKey: [UInt8] { signingKeys.publicKey }
@@ -31,7 +32,19 @@ public struct PhoneAccount: Sendable {
     public init(masterSecret: SecretBytes) throws {
         self.masterSecret = masterSecret
         signingKeys = try SigningKeyPair(seed: masterSecret)
-        contentPublicKey = try BoxKeyPair.derived(fromSeed: masterSecret).publicKey
+        contentPublicKey = try masterSecret.withUnsafeBytes { try Self.appContentPublicKey(masterSecret: Array($0)) }
+    }
+
+    /// PROTOCOL §5 written out a second time, on swift-crypto instead of HappyKit's libsodium `KeyTree`, so one
+    /// mistake cannot pass on both sides: `seed = deriveKey(masterSecret, "Happy EnCoder", ["content"])` (HMAC-SHA512
+    /// key tree), then `crypto_box_seed_keypair(seed)` = X25519 with the secret key `SHA-512(seed)[0..<32]`.
+    static func appContentPublicKey(masterSecret: [UInt8]) throws -> [UInt8] {
+        let root = Array(HMAC<SHA512>.authenticationCode(
+            for: masterSecret, using: SymmetricKey(data: Array("Happy EnCoder Master Seed".utf8))))
+        let child = Array(HMAC<SHA512>.authenticationCode(
+            for: [0x00] + Array("content".utf8), using: SymmetricKey(data: root[32..<64])))
+        let boxSecret = Array(SHA512.hash(data: child[0..<32]))[0..<32]
+        return Array(try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: boxSecret).publicKey.rawRepresentation)
     }
 
     /// The account of a master secret given as standard base64 (`--secret`, `HAPPY_TEST_SERVER_SECRET`).

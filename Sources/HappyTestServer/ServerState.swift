@@ -26,6 +26,8 @@ actor ServerState {
         var failStatus = 503
         var retryAfter: Int?
         var dropPolls = 0
+        /// Replaces the token of an authorized answer (a hostile server's token), when set.
+        var authorizedToken: String?
     }
 
     enum PollAnswer {
@@ -122,6 +124,9 @@ actor ServerState {
     func setFaults(_ newFaults: Faults) { faults = newFaults }
 
     func currentFaults() -> Faults { faults }
+
+    /// The token an authorized answer carries: the injected one, else the real one.
+    func tokenToSend(_ real: String) -> String { faults.authorizedToken ?? real }
 
     /// Consumes one fault: first the failures, then the drops.
     func takePollFault() -> PollFault? {

@@ -22,7 +22,8 @@ struct TestControlRoutes: Sendable {
         }
     }
 
-    /// `{"failPolls": N, "failStatus": 503, "retryAfter": s|null, "dropPolls": M}` replaces the pending faults.
+    /// `{"failPolls": N, "failStatus": 503, "retryAfter": s|null, "dropPolls": M, "authorizedToken": t}` replaces the
+    /// pending faults.
     func setFaults(_ request: Request) async throws -> Response {
         let body = try await JSONBody.read(request)
         var faults = ServerState.Faults()
@@ -30,6 +31,7 @@ struct TestControlRoutes: Sendable {
         faults.failStatus = try body.optionalCount("failStatus") ?? 503
         faults.retryAfter = try body.optionalCount("retryAfter")
         faults.dropPolls = try body.optionalCount("dropPolls") ?? 0
+        faults.authorizedToken = try body.optionalString("authorizedToken")
         guard (100...599).contains(faults.failStatus) else {
             throw ErrorReply.badRequest("failStatus must be 100…599")
         }

@@ -85,8 +85,8 @@ import Testing
         arguments: [
             (["auth", "login", "--key", "k.pem"], "--key needs --cert"),
             (["auth", "login", "--cert-password-file", "pw"], "--cert-password-file needs --cert"),
-            (["auth", "login", "--timeout", "0"], "--timeout must be a positive number of seconds"),
-            (["auth", "login", "--timeout=-5"], "--timeout must be a positive number of seconds"),
+            (["auth", "login", "--timeout", "0"], "--timeout must be between 1 and 604800 seconds"),
+            (["auth", "login", "--timeout=-5"], "--timeout must be between 1 and 604800 seconds"),
             (
                 ["auth", "login", "--cert", "c.pem", "--method", "mobile"],
                 "--method applies to the QR, web and browser-certificate logins, not to --cert"
@@ -158,7 +158,7 @@ import Testing
             try Happy.parseAsRoot(["auth", "approve", "happy://elsewhere?x"]) as? any HappyCommand)
         let (console, screen) = Console.recording()
         #expect(await command.execute(in: .cliTest(home: home, console: console)) == .usage)
-        #expect(screen.err.first?.hasPrefix("happy: expected a happy://terminal?… URL") == true)
+        #expect(screen.err.first?.hasPrefix("happy: expected the happy://terminal?… URL") == true)
     }
 
     @Test func loginWhenAlreadyLoggedInNeedsNoNetwork() async throws {

@@ -42,21 +42,26 @@ import Testing
         }
     }
 
-    @Test func readsTheTerminalKeyFromEveryForm() throws {
-        let key = terminal.publicKey
-        for text in [
-            url, "  \(url)\n", "HAPPY://terminal?" + Base64.encodeURL(key),
-            "https://app.happy.engineering/terminal/connect#key=" + Base64.encodeURL(key),
-            Base64.encodeURL(key), Base64.encode(key),
-        ] {
-            #expect(try ApproveFlow.terminalKey(from: text) == key, "\(text)")
-        }
+    @Test func readsTheTerminalKeyFromTheExactURL() throws {
+        #expect(try ApproveFlow.terminalKey(from: url) == terminal.publicKey)
     }
 
-    @Test(arguments: ["happy://elsewhere?abc", "happy://terminal", "happy://terminal?c2hvcnQ", "", "not a key"])
-    func rejectsAnUnusableURL(text: String) {
-        let error = #expect(throws: HappyError.self) { try ApproveFlow.terminalKey(from: text) }
-        #expect(error?.exitStatus == .usage)
+    /// Only `happy://terminal?<43 base64url characters>` (PROTOCOL §1.3): every near miss is a usage error.
+    @Test func rejectsEveryOtherForm() {
+        let key = terminal.publicKey
+        let encoded = Base64.encodeURL(key)
+        var lastBitsSet = Array(encoded.utf8)
+        lastBitsSet[42] = UInt8(ascii: "B") == lastBitsSet[42] ? UInt8(ascii: "C") : UInt8(ascii: "B")  // not canonical
+        for text in [
+            "  \(url)", "\(url)\n", "HAPPY://terminal?" + encoded, "happy://Terminal?" + encoded,
+            "https://app.happy.engineering/terminal/connect#key=" + encoded, encoded, Base64.encode(key),
+            url + "=", url + "&x=1", url + "#f", String(url.dropLast()), "happy://terminal?" + Base64.encode(key),
+            "happy://terminal?" + String(decoding: lastBitsSet, as: UTF8.self),
+            "happy://elsewhere?abc", "happy://terminal", "happy://terminal?c2hvcnQ", "", "not a key",
+        ] {
+            let error = #expect(throws: HappyError.self, "\(text)") { try ApproveFlow.terminalKey(from: text) }
+            #expect(error?.exitStatus == .usage)
+        }
     }
 
     @Test func answersV2FromADataKey() async throws {
@@ -76,19 +81,40 @@ import Testing
         transport.verifyConsumed()
     }
 
-    @Test(arguments: [true, false])
-    func answersV1FromALegacySecret(supportsV2: Bool) async throws {
+    @Test func answersV1FromALegacySecretOnlyToATerminalWithoutV2() async throws {
         try sandbox.write(AccessKeyTests.legacyFixture, to: sandbox.home.accessKeyPath)
-        pending(supportsV2: supportsV2)
+        pending(supportsV2: false)
         let bundle = Locked([UInt8]())
         acceptResponse(token: "tok.legacy-123", into: bundle)
-        let (console, _) = Console.recording()
+        let (console, screen) = Console.recording()
         try await approve(url, console: console)
         guard case .legacy(let secret) = try AuthBundle.open(bundle.current, with: terminal) else {
             Issue.record("expected a v1 answer")
             return
         }
         #expect(bytes(of: secret) == counting(from: 0xA0, count: 32))
+        #expect(screen.out.last?.contains("(v1 answer)") == true)
+        transport.verifyConsumed()
+    }
+
+    /// PROTOCOL §5: a legacy machine answers a v2 terminal as the app does, with the content key derived from the
+    /// master secret; the secret itself never leaves.
+    @Test func answersV2WithTheDerivedContentKeyFromALegacySecret() async throws {
+        try sandbox.write(AccessKeyTests.legacyFixture, to: sandbox.home.accessKeyPath)
+        pending(supportsV2: true)
+        let bundle = Locked([UInt8]())
+        acceptResponse(token: "tok.legacy-123", into: bundle)
+        let (console, screen) = Console.recording()
+        try await approve(url, console: console)
+        guard case .dataKey(let publicKey) = try AuthBundle.open(bundle.current, with: terminal) else {
+            Issue.record("expected a v2 answer")
+            return
+        }
+        let master = try secret(counting(from: 0xA0, count: 32))
+        #expect(publicKey == (try KeyTree.contentPublicKey(masterSecret: master)))
+        #expect(publicKey != (try BoxKeyPair.derived(fromSeed: master)).publicKey,
+                "the seed is derived through the key tree, not the master secret itself")
+        #expect(screen.out.last?.contains("(v2 answer)") == true)
         transport.verifyConsumed()
     }
 

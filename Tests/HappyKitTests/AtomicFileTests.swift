@@ -61,13 +61,16 @@ import Testing
 
     // MARK: HappyHome
 
-    @Test func createsTheHomeWithMode0700AndTightensAnExistingOne() throws {
+    /// A home happy makes is 0700; one it finds is left as it is (never chmod-ed) and warned about instead.
+    @Test func createsTheHomeWithMode0700AndNeverChangesAnExistingOne() throws {
         let home = sandbox.home
-        try home.ensureExists()
+        #expect(try home.ensureExists())
         #expect(sandbox.mode(of: home.path) == 0o700)
+        #expect(home.permissionWarnings().isEmpty)
         chmod(home.path, 0o755)
-        try home.ensureExists()
-        #expect(sandbox.mode(of: home.path) == 0o700)
+        #expect(try !home.ensureExists())
+        #expect(sandbox.mode(of: home.path) == 0o755)
+        #expect(home.permissionWarnings().first?.contains("accessible by group or others (mode 755)") == true)
     }
 
     @Test func refusesAHomeThatIsAFile() throws {
@@ -156,10 +159,10 @@ import Testing
         ] as [(String, DaemonState?)])
     func readsTheDaemonState(text: String, expected: DaemonState?) throws {
         try sandbox.write(text, to: sandbox.home.daemonStatePath)
-        #expect(DaemonState.load(from: sandbox.home) == expected)
+        #expect(DaemonState.read(from: sandbox.home).state == expected)
     }
 
     @Test func readsNoDaemonStateWithoutAFile() {
-        #expect(DaemonState.load(from: sandbox.home) == nil)
+        #expect(DaemonState.read(from: sandbox.home) == .none)
     }
 }

@@ -29,7 +29,8 @@ import Testing
                 """)
         let machineId = try #require(screen.out.last?.split(separator: " ").last.map(String.init))
         #expect(UUID(uuidString: machineId) != nil)
-        #expect(sandbox.read(home.settingsPath) == "{\n  \"machineId\": \"\(machineId)\"\n}")
+        #expect(sandbox.read(home.settingsPath)
+                == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}")
         #expect(screen.out.last == "✓ Logged in (legacy credentials). Machine ID: \(machineId)")
         #expect(timing.sleeps == [.seconds(1)])  // polls once a second
         #expect(screen.err.last == "Credentials saved in \(home.path). Check them any time with `happy auth status`.")

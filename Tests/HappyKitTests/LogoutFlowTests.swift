@@ -139,7 +139,7 @@ import Testing
             signal: { pid, sig in
                 Issue.record("signal \(sig) sent to \(pid)"); return false
             },
-            commandLine: { _ in "happy daemon" })
+            proveDaemon: { pid, _ in .proven("pid \(pid) is the fake daemon") })
         let (console, screen) = Console.recording()
         let context = HappyContext.test(
             home: home, console: console, transport: transport, timing: timing, processes: slowDaemon)
@@ -190,7 +190,7 @@ import Testing
         let (console, screen) = Console.recording()
         try await logOut(console: console, transport: transport, daemon: daemon)
         #expect(daemon.signals.isEmpty)
-        #expect(screen.stderr.contains("not a happy process; not signalling it"))
+        #expect(screen.stderr.contains("is not a happy daemon") && screen.stderr.contains("was not stopped or signalled"))
         #expect(!sandbox.exists(home.accessKeyPath))
         #expect(sandbox.exists(home.daemonStatePath))  // it describes a live process we did not stop
     }

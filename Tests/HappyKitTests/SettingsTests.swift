@@ -74,8 +74,8 @@ import Testing
                 == "{\n  \"schemaVersion\": 2,\n  \"machineId\": \"m\"\n}")
     }
 
-    @Test func absentFileIsEmptySettings() throws {
-        #expect(try Settings.load(from: sandbox.home) == Settings())
+    @Test func absentFileIsTheTypeScriptDefaults() throws {
+        #expect(try Settings.load(from: sandbox.home) == Settings.typeScriptDefaults)
         #expect(!sandbox.exists(sandbox.home.path))
     }
 

@@ -63,7 +63,7 @@ struct CertificateHandoffEndToEndTests {
 
     @Test func directModeLogsInKeylessThroughTheBrowser() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch)
         #expect(login.startURL.hasPrefix(server.url + "/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A"))
@@ -97,7 +97,7 @@ struct CertificateHandoffEndToEndTests {
     /// Requests other than the one callback get 404 and change nothing: the real callback still works afterwards.
     @Test func otherRequestsToTheListenerGet404AndChangeNothing() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch, ["--no-browser"])
         let path = try #require(URLComponents(string: login.returnTo)?.path)
@@ -123,7 +123,7 @@ struct CertificateHandoffEndToEndTests {
     /// still gets through. The listener is on loopback only: the machine's other addresses refuse the port.
     @Test func aSilentClientCannotBlockTheListenerAndOnlyLoopbackListens() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch, ["--no-browser", "--timeout", "20"])
         let port = try #require(URLComponents(string: login.returnTo)?.port)
@@ -174,7 +174,7 @@ struct CertificateHandoffEndToEndTests {
 
     @Test func restoreRequiredEndsWith77AndWritesNothing() async throws {
         let server = try await Self.directServer(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"])
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch)
         let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
@@ -187,7 +187,7 @@ struct CertificateHandoffEndToEndTests {
     /// The code reaches the CLI only after someone else claimed it: the server answers 401, the CLI exits 77.
     @Test func aRefusedClaimEndsWith77AndWritesNothing() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch)
         let browser = TestBrowser(identity: "alice")
@@ -204,7 +204,7 @@ struct CertificateHandoffEndToEndTests {
 
     @Test func timeoutEndsWith75AndClosesTheListener() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let started = Date()
         let login = try await startLogin(server.url, scratch, ["--timeout", "2"])
@@ -219,7 +219,7 @@ struct CertificateHandoffEndToEndTests {
 
     @Test func ctrlCEndsWith130AndWritesNothing() async throws {
         let server = try await Self.directServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch)
         kill(login.process.process.processIdentifier, SIGINT)
@@ -230,7 +230,6 @@ struct CertificateHandoffEndToEndTests {
     /// Forwarded mode: nginx asks for a certificate but does not require one (`ssl_verify_client optional`), so the
     /// browser's certificate reaches `/complete` as identity headers while the CLI's claim comes without one.
     @Test func forwardedModeThroughNginx() async throws {
-        try #require(NginxProxy.isAvailable, "nginx is not installed (make test installs nginx-light)")
         let server = try await LocalServer(
             environment: [
                 "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
@@ -240,9 +239,9 @@ struct CertificateHandoffEndToEndTests {
                 "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
                 "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
             ].merging(Self.allowLoopback) { $1 })
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let nginx = try await NginxProxy(upstream: server.url, verifyClient: "optional")
-        defer { Task { await nginx.stop() } }
+        defer { nginx.stopNow() }
 
         // Without a certificate the browser gets 401 from /complete and never reaches the listener.
         let scratch = try Scratch()

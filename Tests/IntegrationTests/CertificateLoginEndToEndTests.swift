@@ -24,11 +24,7 @@ struct CertificateLoginEndToEndTests {
 
     func login(_ server: String, _ scratch: Scratch, _ args: [String], ca: Bool = true,
                env extra: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
-        var env = ProcessInfo.processInfo.environment
-        env["HAPPY_HOME_DIR"] = scratch.home
-        env.removeValue(forKey: "HAPPY_CA_FILE")
-        env.removeValue(forKey: "HAPPY_CERT_PASSWORD")
-        for (k, v) in extra { env[k] = v }
+        let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home].merging(extra) { $1 })
         let caArgs = ca ? ["--ca", GeneratedPKI.path("ca.pem")] : []
         return try await Spawned.run(Binaries.happy, ["auth", "login", "--server", server] + caArgs + args,
                                      environment: env, in: scratch.path)
@@ -38,7 +34,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func directModeLogsInKeylessAndStatusShowsTheCertificate() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         #expect(server.url.hasPrefix("https://"))
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
@@ -50,8 +46,7 @@ struct CertificateLoginEndToEndTests {
         #expect(json["certificate"]?["identity"]?.stringValue == "alice@example.com")
         let token = try #require(json["token"]?.stringValue)
 
-        var env = ProcessInfo.processInfo.environment
-        env["HAPPY_HOME_DIR"] = scratch.home
+        let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home])
         let status = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env, in: scratch.path)
         #expect(status.status == 0)
         #expect(status.stdout.contains("keyless") && status.stdout.contains("Identity: alice@example.com"))
@@ -63,7 +58,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func pkcs12WithPasswordFileAndCombinedPEMBothWork() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         try "correct horse\n".write(toFile: scratch.path + "/pw", atomically: true, encoding: .utf8)
         let p12 = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.p12"), "--cert-password-file", scratch.path + "/pw"])
@@ -78,7 +73,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func untrustedServerIs69WithACaHint() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
         #expect(r.status == 69, "stderr: \(r.stderr)")
@@ -88,7 +83,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func certificateOfAnotherCAIsRefusedInTheHandshake() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("other-ca-client.pem"), "--key", GeneratedPKI.path("other-ca-client.key")])
         #expect(r.status == 77, "stderr: \(r.stderr)")
@@ -98,7 +93,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func otherDomainIsNotEligible403() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("bob-other-domain.pem"), "--key", GeneratedPKI.path("bob-other-domain.key")])
         #expect(r.status == 77 && r.stderr.contains("not-eligible"), "stderr: \(r.stderr)")
@@ -107,7 +102,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func unknownIdentityWithoutAutoProvisioningIs403() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "0"]))
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
         #expect(r.status == 77 && r.stderr.contains("auto-provisioning is off"), "stderr: \(r.stderr)")
@@ -116,7 +111,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func e2eeIdentityIsRestoreRequired409() async throws {
         let server = try await LocalServer(environment: Self.directEnvironment(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"]))
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
         #expect(r.status == 77 && r.stderr.contains("restore-required") && r.stderr.contains("QR"), "stderr: \(r.stderr)")
@@ -125,7 +120,7 @@ struct CertificateLoginEndToEndTests {
 
     @Test func serverWithoutMTLSIs404AndSaysSo() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
         #expect(r.status == 1 && r.stderr.contains("mTLS login is not enabled"), "stderr: \(r.stderr)")
@@ -151,7 +146,6 @@ struct CertificateLoginEndToEndTests {
     }
 
     @Test func forwardedModeThroughNginx() async throws {
-        try #require(NginxProxy.isAvailable, "nginx is not installed (.ci/run installs it)")
         let server = try await LocalServer(environment: [
             "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
             "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
@@ -160,9 +154,9 @@ struct CertificateLoginEndToEndTests {
             "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
             "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
         ])
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let nginx = try await NginxProxy(upstream: server.url)
-        defer { Task { await nginx.stop() } }
+        defer { nginx.stopNow() }
 
         let scratch = try Scratch()
         let ok = try await login(nginx.url, scratch, ["--cert", GeneratedPKI.path("cn-only.pem"), "--key", GeneratedPKI.path("cn-only.key")])
@@ -185,7 +179,7 @@ struct CertificateLoginEndToEndTests {
             "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
             "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
         ])
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
         #expect(r.status == 77 && r.stderr.contains("saw no client certificate"), "stderr: \(r.stderr)")

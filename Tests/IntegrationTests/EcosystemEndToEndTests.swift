@@ -1,18 +1,13 @@
 import Foundation
 import HappyKit
+import HappyTestServer
 import Testing
 
 /// Issue 4 with the real binaries: one happy approving another, proxies, the debug log, terminal variants.
 @Suite("approve, proxies, debug log, terminal variants end to end", .serialized)
 struct EcosystemEndToEndTests {
     func env(home: String, server: String, _ extra: [String: String] = [:]) -> [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        for key in ["HAPPY_DEBUG", "HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy",
-                    "NO_PROXY", "no_proxy", "NO_COLOR", "LANG", "LC_ALL", "LC_CTYPE"] { env.removeValue(forKey: key) }
-        env["HAPPY_HOME_DIR"] = home
-        env["HAPPY_SERVER_URL"] = server
-        for (k, v) in extra { env[k] = v }
-        return env
+        TestEnvironment.clean(["HAPPY_HOME_DIR": home, "HAPPY_SERVER_URL": server].merging(extra) { $1 })
     }
 
     func startLogin(home: String, server: LocalServer, in scratch: Scratch, args: [String] = [],
@@ -38,7 +33,7 @@ struct EcosystemEndToEndTests {
     @Test(arguments: ["--v2", "--v1"])
     func oneHappyApprovesAnother(answer: String) async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let laptop = scratch.path + "/laptop", headless = scratch.path + "/headless"
         try await loggedIn(home: laptop, server: server, scratch: scratch, answer: answer)
@@ -47,14 +42,18 @@ struct EcosystemEndToEndTests {
         let approve = try await Spawned.run(Binaries.happy, ["auth", "approve", url],
                                             environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(approve.status == 0, "stderr: \(approve.stderr)")
-        #expect(approve.stdout.contains(answer == "--v2" ? "v2 answer" : "v1 answer"))
+        #expect(approve.stdout.contains("v2 answer"), "a v2 terminal gets v2 from a data key and from a legacy secret")
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
         let a = try accessKey(laptop), b = try accessKey(headless)
+        // The phone's content key (derived on swift-crypto, PROTOCOL §5), whichever way the laptop was approved.
+        let contentKey = try PhoneAccount(base64MasterSecret: server.secretBase64).contentPublicKey
+        #expect(b["encryption"]?["publicKey"]?.stringValue == Base64.encode(contentKey))
+        #expect(b["secret"] == nil, "the master secret never leaves the laptop for a v2 terminal")
         if answer == "--v2" {
             #expect(b["encryption"]?["publicKey"] == a["encryption"]?["publicKey"])
             #expect(b["encryption"]?["machineKey"] != a["encryption"]?["machineKey"], "each machine makes its own key")
         } else {
-            #expect(b["secret"] == a["secret"])
+            #expect(a["secret"]?.stringValue == server.secretBase64)
         }
 
         // The same URL again: already approved, exit 1 with a clear line.
@@ -65,7 +64,7 @@ struct EcosystemEndToEndTests {
 
     @Test func approveExplainsWhatItCannotDo() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let unknown = "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 7, count: 32))
         // Not logged in here: 77 before any request.
@@ -92,18 +91,17 @@ struct EcosystemEndToEndTests {
     }
 
     @Test func deviceLoginGoesThroughHTTPProxyAndNoProxyBypassesIt() async throws {
-        try #require(Tinyproxy.isAvailable, "tinyproxy is not installed (.ci/run installs it)")
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let proxy = try await Tinyproxy()
-        defer { Task { await proxy.stop() } }
+        defer { proxy.stopNow() }
         let scratch = try Scratch()
         let port = server.url.split(separator: ":").last.map(String.init) ?? ""
         let (login, url) = try await startLogin(home: scratch.home, server: server, in: scratch,
                                                 extra: ["http_proxy": proxy.url])
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
-        #expect(proxy.log.contains(port), "the proxy saw the requests: \(proxy.log)")
+        #expect(proxy.log.contains("127.0.0.1:\(port)"), "the proxy saw the requests: \(proxy.log)")
 
         let before = proxy.log.count
         let other = try Scratch()
@@ -114,12 +112,42 @@ struct EcosystemEndToEndTests {
         #expect(!proxy.log.dropFirst(before).contains("127.0.0.1:\(port)"), "NO_PROXY bypassed the proxy")
     }
 
+    /// README: "Unlike curl, upper-case `HTTP_PROXY` is honoured", and lower case wins when both are set. Two real
+    /// proxies: a login to an http:// server named only in `HTTP_PROXY` goes through it; with both set, only the
+    /// lower-case one sees the traffic.
+    @Test func upperCaseHTTPProxyIsHonouredAndLowerCaseWins() async throws {
+        let server = try await LocalServer()
+        defer { server.stopNow() }
+        #expect(server.url.hasPrefix("http://"))
+        let upper = try await Tinyproxy()
+        defer { upper.stopNow() }
+        let lower = try await Tinyproxy()
+        defer { lower.stopNow() }
+        let port = try #require(server.url.split(separator: ":").last.map(String.init))
+
+        let scratch = try Scratch()
+        let (login, url) = try await startLogin(home: scratch.home, server: server, in: scratch,
+                                                extra: ["HTTP_PROXY": upper.url])
+        #expect(try await server.approve(url) == 0)
+        #expect(await login.wait() == 0, "stderr: \(login.stderr)")
+        #expect(upper.log.contains("127.0.0.1:\(port)"), "HTTP_PROXY alone carried the login: \(upper.log)")
+        #expect(!lower.log.contains("127.0.0.1:\(port)"))
+
+        let upperBefore = upper.log.count
+        let both = try Scratch()
+        let (second, url2) = try await startLogin(home: both.home, server: server, in: both,
+                                                  extra: ["HTTP_PROXY": upper.url, "http_proxy": lower.url])
+        #expect(try await server.approve(url2) == 0)
+        #expect(await second.wait() == 0, "stderr: \(second.stderr)")
+        #expect(lower.log.contains("127.0.0.1:\(port)"), "http_proxy won: \(lower.log)")
+        #expect(!upper.log.dropFirst(upperBefore).contains("127.0.0.1:\(port)"), "HTTP_PROXY was not used")
+    }
+
     @Test func certificateLoginTunnelsThroughHTTPSProxy() async throws {
-        try #require(Tinyproxy.isAvailable, "tinyproxy is not installed (.ci/run installs it)")
         let server = try await LocalServer(environment: CertificateLoginEndToEndTests.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let proxy = try await Tinyproxy()
-        defer { Task { await proxy.stop() } }
+        defer { proxy.stopNow() }
         let scratch = try Scratch()
         let r = try await Spawned.run(Binaries.happy, [
             "auth", "login", "--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key"),
@@ -131,7 +159,7 @@ struct EcosystemEndToEndTests {
 
     @Test func debugLogShowsRequestsAndNoSecrets() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, url) = try await startLogin(home: scratch.home, server: server, in: scratch, args: ["--debug"])
         #expect(try await server.approve(url, ["--v2"]) == 0)
@@ -149,7 +177,7 @@ struct EcosystemEndToEndTests {
 
     @Test func terminalVariantsASCIIAndInvertedQR() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         func qrRows(_ extra: [String: String], _ args: [String]) async throws -> [String] {
             let home = scratch.path + "/" + UUID().uuidString
@@ -171,7 +199,7 @@ struct EcosystemEndToEndTests {
 
     /// Colour only on a terminal and never under NO_COLOR: run status under `script`, which gives it a real pty.
     @Test func colourOnATerminalUnlessNoColor() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/script"), "script(1) is not installed")
+        try requireTool("/usr/bin/script", package: "util-linux")
         let scratch = try Scratch()
         func status(_ extra: [String: String]) async throws -> String {
             let r = try await Spawned.run("/usr/bin/script", ["-qec", "\(Binaries.happy) auth status", "/dev/null"],
@@ -192,14 +220,14 @@ struct EcosystemEndToEndTests {
     /// `X-Happy-Client: cli/<version>` comes from the same source as `happy --version`.
     @Test func clientHeaderCarriesTheVersion() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, _) = try await startLogin(home: scratch.home, server: server, in: scratch)
         let version = try await Spawned.run(Binaries.happy, ["--version"], environment: env(home: scratch.home, server: server.url),
                                             in: scratch.path)
-        let transport = try AsyncHTTPTransport(options: TransportOptions(), environment: [:])
-        let listing = try await transport.send(HTTPRequest(method: "GET", url: server.url + "/_test/requests"))
-        await transport.shutdown()
+        let listing = try await withTransport {
+            try await $0.send(HTTPRequest(method: "GET", url: server.url + "/_test/requests"))
+        }
         login.process.interrupt()
         _ = await login.wait()
         let expected = "cli/" + version.stdout.trimmingCharacters(in: .whitespacesAndNewlines)

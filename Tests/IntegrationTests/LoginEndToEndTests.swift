@@ -6,12 +6,7 @@ import Testing
 @Suite("happy auth login end to end", .serialized)
 struct LoginEndToEndTests {
     func environment(_ scratch: Scratch, _ server: LocalServer, _ extra: [String: String] = [:]) -> [String: String] {
-        var env = ProcessInfo.processInfo.environment
-        env["HAPPY_HOME_DIR"] = scratch.home
-        env["HAPPY_SERVER_URL"] = server.url
-        env.removeValue(forKey: "HAPPY_DEBUG")
-        for (k, v) in extra { env[k] = v }
-        return env
+        TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home, "HAPPY_SERVER_URL": server.url].merging(extra) { $1 })
     }
 
     /// Starts a login and returns it once the approval URL is on stdout.
@@ -33,7 +28,7 @@ struct LoginEndToEndTests {
 
     @Test func v1ApprovalStoresTheLegacySecretInTheTypeScriptFormat() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url, ["--v1"]) == 0)
@@ -54,20 +49,20 @@ struct LoginEndToEndTests {
         let settings = try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8)
         let machineId = try #require(try JSONParser.parse(settings)["machineId"]?.stringValue)
         #expect(UUID(uuidString: machineId) != nil)
-        #expect(settings == "{\n  \"machineId\": \"\(machineId)\"\n}")
+        #expect(settings == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}")
         #expect(!login.stdout.contains(token) && !login.stderr.contains(token))
     }
 
     @Test func v2ApprovalStoresTheContentKeyAndAFreshMachineKey() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url, ["--v2"]) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
 
-        var seed = try #require(Base64.decode(server.secretBase64))
-        let contentKey = try BoxKeyPair.derived(fromSeed: try SecretBytes(consuming: &seed)).publicKey
+        var master = try #require(Base64.decode(server.secretBase64))
+        let contentKey = try KeyTree.contentPublicKey(masterSecret: try SecretBytes(consuming: &master))
         let text = try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8)
         let json = try JSONParser.parse(text)
         let token = try #require(json["token"]?.stringValue)
@@ -110,11 +105,11 @@ struct LoginEndToEndTests {
 
     @Test func pollFailuresAreRetriedUntilApproval() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, url) = try await startLogin(scratch, server)
         try await server.control("/_test/faults", json: #"{"failPolls": 3, "failStatus": 503, "dropPolls": 2}"#)
-        try await Task.sleep(for: .seconds(3))
+        try await server.waitUntilFaultsAreServed()
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait(seconds: 90) == 0, "stderr: \(login.stderr)")
         #expect(login.stderr.contains("503"), "the retry was reported: \(login.stderr)")
@@ -123,7 +118,7 @@ struct LoginEndToEndTests {
 
     @Test func nobodyApprovesTimesOutWith75AndWritesNothing() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--timeout", "2"],
                                       environment: environment(scratch, server), in: scratch.path)
@@ -134,18 +129,21 @@ struct LoginEndToEndTests {
 
     @Test func sigintWhileWaitingExits130AndWritesNothing() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, _) = try await startLogin(scratch, server)
         login.process.interrupt()
         #expect(await login.wait(seconds: 10) == 130)
+        // Only the cancellation path says this; the 2-second `_exit(130)` fallback of the signal handler exits
+        // silently, so a broken cancellation cannot pass here.
+        #expect(login.stderr.contains("happy: interrupted; nothing was written."), "stderr: \(login.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
     }
 
     @Test(arguments: [["--tamper"], ["--payload", "bad-version"], ["--payload", "bad-length"]])
     func aBadAnswerExits76AndWritesNothing(flags: [String]) async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url, flags) == 0)
@@ -156,8 +154,7 @@ struct LoginEndToEndTests {
 
     @Test func anUnreachableServerExits69() async throws {
         let scratch = try Scratch()
-        var env = ProcessInfo.processInfo.environment
-        env["HAPPY_HOME_DIR"] = scratch.home
+        let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home])
         let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
                                       environment: env, in: scratch.path)
         #expect(r.status == 69)
@@ -167,7 +164,7 @@ struct LoginEndToEndTests {
 
     @Test func corruptFilesAreReportedAndForceRepairsThem() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
         try "{\"machineId\": ".write(toFile: scratch.home + "/settings.json", atomically: true, encoding: .utf8)
@@ -192,50 +189,85 @@ struct LoginEndToEndTests {
         #expect(try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))["token"] != nil)
     }
 
+    /// A settings.json the TypeScript CLI wrote (JSON.stringify(settings, null, 2), no machineId yet) with keys
+    /// happy does not know: the login adds the machineId as the last key and leaves every other byte, key order,
+    /// number lexeme and string as it was.
     @Test func unknownSettingsKeysOfTheTypeScriptCLISurviveALogin() async throws {
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        let original = """
+        let original = #"""
             {
               "schemaVersion": 2,
-              "onboardingCompleted": true,
+              "zeta": "sorted last if anyone sorted",
+              "onboardingCompleted": false,
               "profiles": [
                 {
                   "id": "work",
-                  "env": {}
+                  "name": "Zürich ☕ 日本 👩‍💻",
+                  "env": {},
+                  "args": [],
+                  "ratio": 1.50,
+                  "big": 12345678901234567890,
+                  "tiny": -0.0001e-7,
+                  "nested": {
+                    "list": [
+                      1,
+                      "two",
+                      null,
+                      true,
+                      {
+                        "quote": "say \"hi\" \\ /path"
+                      }
+                    ]
+                  }
                 }
               ],
-              "machineId": "0e8c3a2f-5b7d-4e1a-9f6c-2d4b8a7e1c3f"
+              "alpha": null
             }
-            """
+            """#
         try original.write(toFile: scratch.home + "/settings.json", atomically: true, encoding: .utf8)
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url) == 0)
-        #expect(await login.wait() == 0)
-        #expect(try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8) == original,
-                "an existing machineId is kept and nothing else changes")
-        #expect(login.stdout.contains("0e8c3a2f-5b7d-4e1a-9f6c-2d4b8a7e1c3f"))
+        #expect(await login.wait() == 0, "stderr: \(login.stderr)")
+
+        let after = try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8)
+        let machineId = try #require(try JSONParser.parse(after)["machineId"]?.stringValue, "login added a machineId")
+        #expect(UUID(uuidString: machineId) != nil)
+        let expected = String(original.dropLast(2)) + ",\n  \"machineId\": \"\(machineId)\"\n}"
+        #expect(after == expected, "every other key byte for byte, in place and order; machineId appended")
     }
 
     /// Two writers cannot interleave: while another process holds the home's lock, a finished login waits, says so,
-    /// then writes.
+    /// and writes only once the lock is released. Event-driven: the holder keeps the lock until the test writes to a
+    /// FIFO, and the test releases it only after happy has said it is waiting.
     @Test func aLoginWaitsForTheHomeLock() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/flock"), "flock(1) is not installed")
+        try requireTool("/usr/bin/flock", package: "util-linux")
         let server = try await LocalServer()
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        let holder = try Spawned("/usr/bin/flock", [scratch.home, "sleep", "6"], environment: [:], in: scratch.path)
+        let release = scratch.path + "/release"
+        #expect(mkfifo(release, 0o600) == 0)
+        // One shell holds the lock on its own descriptor (flock(1) only takes it), says so, and blocks reading the
+        // FIFO until the test writes a line; killing that one process releases the lock.
+        let holder = try Spawned("/bin/sh", ["-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
+                                             scratch.home, release], environment: TestEnvironment.clean(), in: scratch.path)
+        defer { holder.stopNow(SIGKILL) }
+        try await holder.waitForOutput { $0.contains("locked") }
+
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url) == 0)
-        try await Task.sleep(for: .seconds(1.5))
-        #expect(login.process.isRunning, "the login is still waiting for the lock")
-        #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
-        #expect(await holder.wait() == 0)
+        try await login.waitForError { $0.contains("Another happy process is writing") }
+        #expect(login.process.isRunning, "the login is waiting for the lock")
+        #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"), "nothing written under the lock")
+
+        let go = try await Spawned.run("/bin/sh", ["-c", "echo go > \"$0\"", release],
+                                       environment: TestEnvironment.clean(), in: scratch.path, seconds: 10)
+        #expect(go.status == 0)
+        #expect(await holder.wait(seconds: 10) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
-        #expect(login.stderr.contains("Another happy process is writing"))
         #expect(FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
     }
 }

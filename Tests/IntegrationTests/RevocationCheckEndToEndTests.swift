@@ -32,7 +32,7 @@ struct RevocationCheckEndToEndTests {
         let responder = try await OCSPResponder()
         defer { responder.stop() }
         let server = try await LocalServer(environment: CertificateLoginEndToEndTests.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, "ocsp-good", ["--revocation-check", "strict", "--debug"])
         #expect(r.status == 0, "stderr: \(r.stderr)")
@@ -78,7 +78,7 @@ struct RevocationCheckEndToEndTests {
         let responder = try await OCSPResponder()
         defer { responder.stop() }
         let server = try await LocalServer(environment: CertificateLoginEndToEndTests.directEnvironment())
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let soft = try Scratch()
         let going = try await login(server.url, soft, name, chain: chain)
         #expect(going.status == 0, "stderr: \(going.stderr)")
@@ -144,7 +144,7 @@ struct RevocationCheckEndToEndTests {
         defer { responder.stop() }
         let server = try await LocalServer(
             environment: CertificateLoginEndToEndTests.directEnvironment(["HAPPY_TEST_SERVER_OCSP": "fail-open"]))
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         let revoked = try Scratch()
         let refused = try await login(server.url, revoked, "ocsp-revoked", ["--revocation-check", "off"])
         #expect(refused.status == 77 && refused.stderr.contains("certificate-revoked"), "stderr: \(refused.stderr)")
@@ -159,7 +159,7 @@ struct RevocationCheckEndToEndTests {
     @Test func failClosedServerRefusesWhatItCannotCheck() async throws {
         let server = try await LocalServer(
             environment: CertificateLoginEndToEndTests.directEnvironment(["HAPPY_TEST_SERVER_OCSP": "fail-closed"]))
-        defer { Task { await server.stop() } }
+        defer { server.stopNow() }
         await ResponderSlot.shared.acquire()   // so no other test's responder is running
         defer { Task { await ResponderSlot.shared.release() } }
         let scratch = try Scratch()
@@ -168,11 +168,10 @@ struct RevocationCheckEndToEndTests {
     }
 
     @Test func theOCSPRequestGoesThroughTheProxy() async throws {
-        try #require(Tinyproxy.isAvailable, "tinyproxy is not installed (make test installs it)")
         let responder = try await OCSPResponder()
         defer { responder.stop() }
         let proxy = try await Tinyproxy()
-        defer { Task { await proxy.stop() } }
+        defer { proxy.stopNow() }
         let scratch = try Scratch()
         let r = try await login(Self.nowhere, scratch, "ocsp-revoked", env: ["http_proxy": proxy.url])
         #expect(r.status == 77, "stderr: \(r.stderr)")

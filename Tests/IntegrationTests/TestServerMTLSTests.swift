@@ -20,95 +20,95 @@ struct TestServerMTLSTests {
 
     @Test func directModeProvisionsFromTheVerifiedCertificate() async throws {
         let pki = try TestPKI()
-        let running = try await pki.start(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 })
-        defer { Task { await running.stop() } }
-        #expect(running.baseURL.hasPrefix("https://127.0.0.1:"))
+        try await pki.withServer(
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
+            #expect(running.baseURL.hasPrefix("https://127.0.0.1:"))
 
-        let features = try await pki.send(running, "GET", "/v1/features", as: nil)
-        #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"direct"}}}"#)
-        #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: nil).status == 401)
+            let features = try await pki.send(running, "GET", "/v1/features", as: nil)
+            #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"direct"}}}"#)
+            #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: nil).status == 401)
 
-        let alice = try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice")
-        #expect(alice.status == 200)
-        #expect(alice.text.hasPrefix(#"{"success":true,"token":""#))
-        let token = try #require(alice.json?["token"] as? String)
-        // The token is a real bearer: an unknown request answers 404, not 401.
-        let check = try await pki.send(
-            running, "POST", "/v1/auth/response", as: nil,
-            body: #"{"publicKey": "\#(Base64.encode([UInt8](repeating: 7, count: 32)))", "response": "AA=="}"#,
-            headers: ["Authorization": "Bearer \(token)"])
-        #expect(check.status == 404)
+            let alice = try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice")
+            #expect(alice.status == 200)
+            #expect(alice.text.hasPrefix(#"{"success":true,"token":""#))
+            let token = try #require(alice.json?["token"] as? String)
+            // The token is a real bearer: an unknown request answers 404, not 401.
+            let check = try await pki.send(
+                running, "POST", "/v1/auth/response", as: nil,
+                body: #"{"publicKey": "\#(Base64.encode([UInt8](repeating: 7, count: 32)))", "response": "AA=="}"#,
+                headers: ["Authorization": "Bearer \(token)"])
+            #expect(check.status == 404)
 
-        // The device-keypair endpoints work over the same TLS listener without a certificate.
-        let key = Base64.encode(try BoxKeyPair.generate().publicKey)
-        let poll = try await pki.send(running, "POST", "/v1/auth/request", as: nil, body: #"{"publicKey": "\#(key)"}"#)
-        #expect(poll.text == #"{"state":"requested"}"#)
+            // The device-keypair endpoints work over the same TLS listener without a certificate.
+            let key = Base64.encode(try BoxKeyPair.generate().publicKey)
+            let poll = try await pki.send(running, "POST", "/v1/auth/request", as: nil, body: #"{"publicKey": "\#(key)"}"#)
+            #expect(poll.text == #"{"state":"requested"}"#)
 
-        _ = try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn")
-        _ = try await pki.send(running, "POST", "/v1/auth/mtls", as: "cn-only")
-        let identities = try await pki.send(running, "GET", "/_test/mtls-identities", as: nil)
-        #expect(identities.text == #"{"identities":["alice@example.com","carol@example.com","dave-laptop"]}"#)
+            _ = try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn")
+            _ = try await pki.send(running, "POST", "/v1/auth/mtls", as: "cn-only")
+            let identities = try await pki.send(running, "GET", "/_test/mtls-identities", as: nil)
+            #expect(identities.text == #"{"identities":["alice@example.com","carol@example.com","dave-laptop"]}"#)
+        }
     }
 
     @Test func directModeRefusesCertificatesTheCADidNotIssueOrThatExpired() async throws {
         let pki = try TestPKI()
-        let running = try await pki.start(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 })
-        defer { Task { await running.stop() } }
-        for name in ["other-ca-client", "expired", "not-yet-valid"] {
-            await #expect(throws: (any Error).self, "\(name)") {
-                try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
+        try await pki.withServer(
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
+            for name in ["other-ca-client", "expired", "not-yet-valid"] {
+                await #expect(throws: (any Error).self, "\(name)") {
+                    try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
+                }
             }
+            #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
         }
-        #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
     }
 
     @Test func eligibilityAnswers403And409() async throws {
         let pki = try TestPKI()
-        let running = try await pki.start(
+        try await pki.withServer(
             Self.enabledDirect.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "0",
                 "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_EMAIL_DOMAINS": " Example.com , example.org",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "ALICE@example.com,bob@elsewhere.org",
                 "HAPPY_TEST_SERVER_E2EE_IDENTITIES": "carol@example.com",
-            ]) { $1 })
-        defer { Task { await running.stop() } }
-        let expected: [(String, Int, String?)] = [
-            ("alice", 200, nil),  // known (case-insensitive), allowed domain
-            ("bob-other-domain", 403, "not-eligible"),  // known, but the domain is not allowed
-            ("upn", 409, "restore-required"),  // the UPN identity belongs to an E2EE account
-            ("cn-only", 403, "not-eligible"),  // no e-mail at all while a domain list is set
-        ]
-        for (name, status, error) in expected {
-            let reply = try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
-            #expect(reply.status == status, "\(name)")
-            if let error { #expect(reply.text == #"{"error":"\#(error)"}"#, "\(name)") }
+            ]) { $1 }) { (running) async throws in
+            let expected: [(String, Int, String?)] = [
+                ("alice", 200, nil),  // known (case-insensitive), allowed domain
+                ("bob-other-domain", 403, "not-eligible"),  // known, but the domain is not allowed
+                ("upn", 409, "restore-required"),  // the UPN identity belongs to an E2EE account
+                ("cn-only", 403, "not-eligible"),  // no e-mail at all while a domain list is set
+            ]
+            for (name, status, error) in expected {
+                let reply = try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
+                #expect(reply.status == status, "\(name)")
+                if let error { #expect(reply.text == #"{"error":"\#(error)"}"#, "\(name)") }
+            }
         }
     }
 
     @Test func unknownIdentitiesNeedAutoProvisioningAndSourcesPickTheIdentity() async throws {
         let pki = try TestPKI()
         let fingerprint = try pki.fingerprint("alice")
-        let running = try await pki.start(
+        try await pki.withServer(
             Self.enabledDirect.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "fingerprint",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": fingerprint.uppercased(),
-            ]) { $1 })
-        defer { Task { await running.stop() } }
-        #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
-        #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn").text == #"{"error":"not-eligible"}"#)
+            ]) { $1 }) { (running) async throws in
+            #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
+            #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn").text == #"{"error":"not-eligible"}"#)
 
-        let bySubject = try await pki.start(
-            Self.enabledDirect.merging([
-                "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
-                "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice example,dave-laptop",
-            ]) { $1 })
-        defer { Task { await bySubject.stop() } }
-        for name in ["alice", "cn-only"] {
-            #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: name).status == 200, "\(name)")
+            try await pki.withServer(
+                Self.enabledDirect.merging([
+                    "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
+                    "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice example,dave-laptop",
+                ]) { $1 }) { (bySubject) async throws in
+                for name in ["alice", "cn-only"] {
+                    #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: name).status == 200, "\(name)")
+                }
+                #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: "upn").status == 403)
+            }
         }
-        #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: "upn").status == 403)
     }
 
     @Test func issuerAllowListMatchesCNOrWholeDN() async throws {
@@ -122,64 +122,66 @@ struct TestServerMTLSTests {
             ("O=Happy Test, CN=Happy Test Root CA; cn=Other Root CA", 200, 200),
         ]
         for (allowed, aliceStatus, eveStatus) in cases {
-            let running = try await pki.start(
+            var (alice, eve) = (0, 0)
+            try await pki.withServer(
                 Self.enabledDirect.merging([
                     "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
                     "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": allowed,
-                ]) { $1 }, clientCAs: ["ca.pem", "other-ca.pem"])
-            let alice = try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice")
-            let eve = try await pki.send(running, "POST", "/v1/auth/mtls", as: "other-ca-client")
-            await running.stop()
-            #expect(alice.status == aliceStatus, "\(allowed)")
-            #expect(eve.status == eveStatus, "\(allowed)")
+                ]) { $1 }, clientCAs: ["ca.pem", "other-ca.pem"]
+            ) { (running) async throws in
+                alice = try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status
+                eve = try await pki.send(running, "POST", "/v1/auth/mtls", as: "other-ca-client").status
+            }
+            #expect(alice == aliceStatus, "\(allowed)")
+            #expect(eve == eveStatus, "\(allowed)")
         }
     }
 
     @Test func forwardedModeTrustsHeadersOnlyWhenToldTo() async throws {
         let pki = try TestPKI()
         let email = ["x-happier-client-cert-email": "Alice@Example.COM"]
-        let untrusted = try await pki.start(
+        try await pki.withServer(
             Self.enabledForwarded.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "0",
                 "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
-            ]) { $1 }, tls: false)
-        defer { Task { await untrusted.stop() } }
-        #expect(try await pki.send(untrusted, "POST", "/v1/auth/mtls", as: nil, headers: email).status == 401)
-        let features = try await pki.send(untrusted, "GET", "/v1/features", as: nil)
-        #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"forwarded"}}}"#)
+            ]) { $1 }, tls: false) { (untrusted) async throws in
+            #expect(try await pki.send(untrusted, "POST", "/v1/auth/mtls", as: nil, headers: email).status == 401)
+            let features = try await pki.send(untrusted, "GET", "/v1/features", as: nil)
+            #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"forwarded"}}}"#)
 
-        let trusted = try await pki.start(
-            Self.enabledForwarded.merging([
-                "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "C=US, O=Example Corp, CN=Example Root CA",
-                "HAPPIER_FEATURE_AUTH_MTLS__FORWARDED_EMAIL_HEADER": "X-SSL-Client-Email",
-                "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "san_email",
-                "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice@example.com,dave,ab12cd",
-            ]) { $1 }, tls: false)
-        defer { Task { await trusted.stop() } }
-        let issuer = "x-happier-client-cert-issuer"
-        let cases: [([String: String], Int)] = [
-            ([:], 401),
-            (["x-ssl-client-email": "ALICE@example.com", issuer: "c=us,o=example corp,cn=example root ca"], 200),
-            (["x-ssl-client-email": "alice@example.com", issuer: "CN=Example Root CA"], 403),  // the entry is a DN
-            (
-                [
-                    "x-happier-client-cert-email": "alice@example.com",
-                    issuer: "C=US, O=Example Corp, CN=Example Root CA",
-                ], 401
-            ),
-            (
-                [
-                    "x-happier-client-cert-subject": "CN=dave, O=Example Corp",
-                    issuer: "C=US,O=Example Corp,CN=Example Root CA",
-                ], 200
-            ),
-            (["x-happier-client-cert-sha256": "AB:12:CD", issuer: "CN=Example Root CA, O=Example Corp, C=US"], 200),
-            (["x-happier-client-cert-sha256": "ff", issuer: "C=US, O=Example Corp, CN=Example Root CA"], 403),
-        ]
-        for (headers, status) in cases {
-            #expect(
-                try await pki.send(trusted, "POST", "/v1/auth/mtls", as: nil, headers: headers).status == status,
-                "\(headers)")
+            try await pki.withServer(
+                Self.enabledForwarded.merging([
+                    "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "C=US, O=Example Corp, CN=Example Root CA",
+                    "HAPPIER_FEATURE_AUTH_MTLS__FORWARDED_EMAIL_HEADER": "X-SSL-Client-Email",
+                    "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "san_email",
+                    "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice@example.com,dave,ab12cd",
+                ]) { $1 }, tls: false) { (trusted) async throws in
+                let issuer = "x-happier-client-cert-issuer"
+                let cases: [([String: String], Int)] = [
+                    ([:], 401),
+                    (["x-ssl-client-email": "ALICE@example.com", issuer: "c=us,o=example corp,cn=example root ca"], 200),
+                    (["x-ssl-client-email": "alice@example.com", issuer: "CN=Example Root CA"], 403),  // the entry is a DN
+                    (
+                        [
+                            "x-happier-client-cert-email": "alice@example.com",
+                            issuer: "C=US, O=Example Corp, CN=Example Root CA",
+                        ], 401
+                    ),
+                    (
+                        [
+                            "x-happier-client-cert-subject": "CN=dave, O=Example Corp",
+                            issuer: "C=US,O=Example Corp,CN=Example Root CA",
+                        ], 200
+                    ),
+                    (["x-happier-client-cert-sha256": "AB:12:CD", issuer: "CN=Example Root CA, O=Example Corp, C=US"], 200),
+                    (["x-happier-client-cert-sha256": "ff", issuer: "C=US, O=Example Corp, CN=Example Root CA"], 403),
+                ]
+                for (headers, status) in cases {
+                    #expect(
+                        try await pki.send(trusted, "POST", "/v1/auth/mtls", as: nil, headers: headers).status == status,
+                        "\(headers)")
+                }
+            }
         }
     }
 
@@ -209,12 +211,12 @@ struct TestServerMTLSTests {
     }
 
     /// `happy-test-server serve` with the TLS variables: an https line on stdout and a working certificate login.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: Binaries.server)))
-    func binaryServesDirectMTLS() async throws {
+    @Test func binaryServesDirectMTLS() async throws {
         let pki = try TestPKI()
-        var env = ProcessInfo.processInfo.environment.merging(try pki.environment(clientCAs: ["ca.pem"])) { $1 }
+        var env = TestEnvironment.clean(try pki.environment(clientCAs: ["ca.pem"]))
         env.merge(Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { $1 }
         let serve = try Spawned(Binaries.server, ["serve"], environment: env, in: pki.scratch.path)
+        defer { serve.stopNow() }
         try await serve.waitForOutput { $0.contains("\n") }
         let line = serve.stdout.trimmingCharacters(in: .newlines)
         #expect(line.wholeMatch(of: /listening on https:\/\/127\.0\.0\.1:[0-9]+/) != nil)
@@ -248,6 +250,7 @@ private struct TestPKI {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
         process.arguments = [script, scratch.path + "/pki"]
+        process.environment = TestEnvironment.clean()
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw TestServerError("make-test-pki.sh failed") }
@@ -282,8 +285,24 @@ private struct TestPKI {
         ]
     }
 
+    /// Runs `body` against an in-process server configured from `env` (plus the TLS files unless `tls` is false)
+    /// and stops the server before returning, on the throwing path too.
+    func withServer(
+        _ env: [String: String], clientCAs: [String] = ["ca.pem"], tls: Bool = true,
+        _ body: (RunningTestServer) async throws -> Void
+    ) async throws {
+        let running = try await start(env, clientCAs: clientCAs, tls: tls)
+        do {
+            try await body(running)
+            await running.stop()
+        } catch {
+            await running.stop()
+            throw error
+        }
+    }
+
     /// An in-process server configured from `env` (plus the TLS files unless `tls` is false).
-    func start(_ env: [String: String], clientCAs: [String] = ["ca.pem"], tls: Bool = true) async throws
+    private func start(_ env: [String: String], clientCAs: [String] = ["ca.pem"], tls: Bool = true) async throws
         -> RunningTestServer
     {
         let all = tls ? env.merging(try environment(clientCAs: clientCAs)) { $1 } : env

@@ -142,7 +142,7 @@ struct TestServerTests {
             case .dataKey(let publicKey):
                 #expect(supportsV2)
                 #expect(publicKey == phone.contentPublicKey)
-                #expect(publicKey == (try BoxKeyPair.derived(fromSeed: secret)).publicKey)
+                #expect(publicKey == (try KeyTree.contentPublicKey(masterSecret: secret)))
             }
             // The token belongs to the approving account: it is accepted as a bearer (404, not 401).
             let check = try await server.post(
@@ -233,7 +233,7 @@ struct TestServerTests {
             let account = try #require(try await server.get("/_test/account").json)
             #expect(
                 account["contentPublicKey"] as? String
-                    == Base64.encode(try BoxKeyPair.derived(fromSeed: secret).publicKey))
+                    == Base64.encode(try KeyTree.contentPublicKey(masterSecret: secret)))
             #expect(account["loginPublicKey"] as? String == Base64.encode(try SigningKeyPair(seed: secret).publicKey))
 
             let terminal = try BoxKeyPair.generate()
@@ -267,13 +267,12 @@ struct TestServerTests {
 
 extension TestServerTests {
     /// The `happy-test-server` binary: one stdout line, the phone CLI's flags, a clean exit on SIGTERM.
-    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: Binaries.server)))
-    func binaryServesAndApproves() async throws {
+    @Test func binaryServesAndApproves() async throws {
         let scratch = try Scratch()
         let secret = Base64.encode((0..<32).map { UInt8($0) })
-        var env = ProcessInfo.processInfo.environment
-        env["HAPPY_TEST_SERVER_SECRET"] = secret
+        let env = TestEnvironment.clean(["HAPPY_TEST_SERVER_SECRET": secret])
         let serve = try Spawned(Binaries.server, ["serve", "--port", "0"], environment: env, in: scratch.path)
+        defer { serve.stopNow() }
         try await serve.waitForOutput { $0.contains("\n") }
         let lines = serve.stdout.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines.count == 2 && lines[1].isEmpty)
@@ -282,38 +281,43 @@ extension TestServerTests {
 
         let client = HTTPClient(eventLoopGroupProvider: .singleton)
         let server = ServerClient(url: url, client: client)
-        let terminal = try BoxKeyPair.generate()
-        let key = Base64.encode(terminal.publicKey)
-        _ = try await server.post("/v1/auth/request", #"{"publicKey": "\#(key)", "supportsV2": true}"#)
+        do {
+            let terminal = try BoxKeyPair.generate()
+            let key = Base64.encode(terminal.publicKey)
+            _ = try await server.post("/v1/auth/request", #"{"publicKey": "\#(key)", "supportsV2": true}"#)
 
-        var noSecret = env
-        noSecret.removeValue(forKey: "HAPPY_TEST_SERVER_SECRET")
-        let usage = try await Spawned.run(
-            Binaries.server, ["approve", "--server", url, "--v1", "--v2", key],
-            environment: env, in: scratch.path)
-        #expect(usage.status == 64)
-        let approve = try await Spawned.run(
-            Binaries.server,
-            [
-                "approve", "--server", url, "--v1", "--secret", secret,
-                "happy://terminal?" + Base64.encodeURL(terminal.publicKey),
-            ],
-            environment: noSecret, in: scratch.path)
-        #expect(approve.status == 0, "stderr: \(approve.stderr)")
-        #expect(approve.stdout == "approved v1\n")
-        #expect(!approve.stdout.contains(secret) && !approve.stderr.contains(secret))
-        let again = try await Spawned.run(
-            Binaries.server, ["approve", "--server", url, key], environment: env, in: scratch.path)
-        #expect(again.status == 1)
-        #expect(again.stderr.contains("already authorized"))
+            var noSecret = env
+            noSecret.removeValue(forKey: "HAPPY_TEST_SERVER_SECRET")
+            let usage = try await Spawned.run(
+                Binaries.server, ["approve", "--server", url, "--v1", "--v2", key],
+                environment: env, in: scratch.path)
+            #expect(usage.status == 64)
+            let approve = try await Spawned.run(
+                Binaries.server,
+                [
+                    "approve", "--server", url, "--v1", "--secret", secret,
+                    "happy://terminal?" + Base64.encodeURL(terminal.publicKey),
+                ],
+                environment: noSecret, in: scratch.path)
+            #expect(approve.status == 0, "stderr: \(approve.stderr)")
+            #expect(approve.stdout == "approved v1\n")
+            #expect(!approve.stdout.contains(secret) && !approve.stderr.contains(secret))
+            let again = try await Spawned.run(
+                Binaries.server, ["approve", "--server", url, key], environment: env, in: scratch.path)
+            #expect(again.status == 1)
+            #expect(again.stderr.contains("already authorized"))
 
-        let reply = try await server.post("/v1/auth/request", #"{"publicKey": "\#(key)"}"#)
-        let bundle = try #require(reply.bundle)
-        guard case .legacy(let opened) = try AuthBundle.open(bundle, with: terminal) else {
-            Issue.record("expected a v1 answer")
-            return
+            let reply = try await server.post("/v1/auth/request", #"{"publicKey": "\#(key)"}"#)
+            let bundle = try #require(reply.bundle)
+            if case .legacy(let opened) = try AuthBundle.open(bundle, with: terminal) {
+                #expect(opened.withUnsafeBytes { Base64.encode(Array($0)) } == secret)
+            } else {
+                Issue.record("expected a v1 answer")
+            }
+        } catch {
+            try? await client.shutdown()
+            throw error
         }
-        #expect(opened.withUnsafeBytes { Base64.encode(Array($0)) } == secret)
         try await client.shutdown()
 
         serve.process.terminate()
@@ -329,15 +333,15 @@ private func withServer(
 ) async throws {
     let running = try await HappyTestServer(configuration: TestServerConfiguration(masterSecret: secret)).start()
     let client = HTTPClient(eventLoopGroupProvider: .singleton)
+    var failure: (any Error)?
     do {
         try await body(ServerClient(url: running.baseURL, client: client))
     } catch {
-        try? await client.shutdown()
-        await running.stop()
-        throw error
+        failure = error
     }
-    try await client.shutdown()
-    await running.stop()
+    do { try await client.shutdown() } catch { failure = failure ?? error }
+    await running.stop()  // also when the client's shutdown failed
+    if let failure { throw failure }
 }
 
 /// A `POST /v1/auth` body written by hand.

@@ -20,7 +20,7 @@ extension Happy.Auth {
 
         func run(in context: HappyContext) async throws {
             let flow = ApproveFlow(
-                server: context.serverURL(override: serverOptions.server),
+                server: try context.serverURL(override: serverOptions.server),
                 caFile: context.caFile(override: serverOptions.ca), context: context)
             try await flow.run(url: url)
         }

@@ -5,7 +5,9 @@ extension Happy.Auth.Login {
     /// Flag combinations (exit 64 before anything runs); a `pkcs11:` URI is parsed here so a `pin-value` in argv is
     /// refused at once (PROTOCOL §6).
     func validate() throws {
-        guard timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") }
+        guard (1...DeviceLoginOptions.maximumTimeoutSeconds).contains(timeout) else {
+            throw ValidationError("--timeout must be between 1 and \(DeviceLoginOptions.maximumTimeoutSeconds) seconds")
+        }
         if cert == nil, key != nil { throw ValidationError("--key needs --cert") }
         if cert == nil, certPasswordFile != nil { throw ValidationError("--cert-password-file needs --cert") }
         if let cert, PKCS11URI.isURI(cert) {

@@ -25,7 +25,7 @@ extension Happy.Auth {
         var force = false
         @Flag(help: "Print the web approval link (or the certificate sign-in link) without opening a browser.")
         var noBrowser = false
-        @Option(help: ArgumentHelp("Seconds to wait for approval.", valueName: "seconds"))
+        @Option(help: ArgumentHelp("Seconds the whole login may take (at most 604800, a week).", valueName: "seconds"))
         var timeout = 300
         @Flag(help: "Draw the QR code for terminals with a light background.")
         var invertQr = false
@@ -57,7 +57,7 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let server = context.serverURL(override: serverOptions.server)
+            let server = try context.serverURL(override: serverOptions.server)
             let caFile = context.caFile(override: serverOptions.ca)
             if let cert {
                 let options = CertificateLoginOptions(

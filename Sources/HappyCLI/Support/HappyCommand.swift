@@ -14,17 +14,16 @@ protocol HappyCommand: AsyncParsableCommand, Sendable {
 extension HappyCommand {
     var wantsDebug: Bool { false }
 
-    /// Live wiring, identical in every command. Ctrl-C cancels the work; it exits 130 and leaves nothing behind.
+    /// Live wiring, identical in every command. SIGINT, SIGTERM and SIGHUP cancel the work: it unwinds, writes
+    /// nothing, and exits 130, 143 or 129 (128 + the signal).
     func runLive() async throws {
-        let context = LiveContext.make(debug: wantsDebug)
-        // The handler is in place before the work starts, so a Ctrl-C right after the first line of output is
-        // never the default SIGINT death.
-        let pending = PendingCancellation()
-        let interrupts = InterruptHandler { pending.cancel() }
+        let signals = SignalHandler.install()
+        var context = LiveContext.make(debug: wantsDebug)
+        context.signals = signals.guard
         let work = Task { await execute(in: context) }
-        pending.attach(work)
+        signals.onSignal { work.cancel() }
         let status = await work.value
-        withExtendedLifetime(interrupts) {}
+        if status == .interrupted, let signal = signals.received { throw ExitCode(128 + signal) }
         if status != .ok { throw ExitCode(status.rawValue) }
     }
 
@@ -47,46 +46,3 @@ extension HappyCommand {
     }
 }
 
-/// A cancellation that may be asked for before the task it cancels exists.
-final class PendingCancellation: @unchecked Sendable {   // state behind `lock`
-    private let lock = NSLock()
-    private var task: Task<ExitStatus, Never>?
-    private var cancelled = false
-
-    func cancel() {
-        lock.lock()
-        defer { lock.unlock() }
-        cancelled = true
-        task?.cancel()
-    }
-
-    func attach(_ task: Task<ExitStatus, Never>) {
-        lock.lock()
-        defer { lock.unlock() }
-        self.task = task
-        if cancelled { task.cancel() }
-    }
-}
-
-/// SIGINT/SIGTERM: the first cancels the work (so the flow unwinds and exits 130); if the work does not end within
-/// two seconds, or a second signal comes, the process exits 130 at once.
-final class InterruptHandler: @unchecked Sendable {
-    private var sources: [DispatchSourceSignal] = []
-
-    init(cancel: @escaping @Sendable () -> Void) {
-        for sig in [SIGINT, SIGTERM] {
-            signal(sig, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            var seen = false
-            source.setEventHandler {
-                if seen { _exit(130) }
-                seen = true
-                if isatty(2) == 1 { LiveConsole.write("\r\u{1B}[2K", to: 2) }
-                cancel()
-                DispatchQueue.global().asyncAfter(deadline: .now() + 2) { _exit(130) }
-            }
-            source.resume()
-            sources.append(source)
-        }
-    }
-}

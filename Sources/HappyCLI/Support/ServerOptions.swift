@@ -1,9 +1,11 @@
 import ArgumentParser
+import HappyKit
 
 /// Flags shared by every command that talks to a server.
 struct ServerOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The Happy server URL (default: $HAPPY_SERVER_URL, else the public server).",
-                               valueName: "url"))
+    @Option(help: ArgumentHelp(
+        "The Happy server URL (default: $HAPPY_SERVER_URL, else serverUrl in settings.json, else the public server).",
+        valueName: "url"))
     var server: String?
 
     @Option(help: ArgumentHelp("A PEM bundle of extra CA roots to trust for the server (also $HAPPY_CA_FILE).",
@@ -15,9 +17,9 @@ struct ServerOptions: ParsableArguments {
     var debug = false
 
     func validate() throws {
-        if let server {
-            guard server.hasPrefix("https://") || server.hasPrefix("http://") else {
-                throw ValidationError("--server must be an http:// or https:// URL")
+        if let server, !server.isEmpty {   // an empty value counts as absent (PROTOCOL §3)
+            do { _ = try ServerURL.validated(server, source: "--server") } catch let error as HappyError {
+                throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
             }
         }
     }

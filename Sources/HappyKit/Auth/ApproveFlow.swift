@@ -1,8 +1,9 @@
 import Foundation
 
 /// `happy auth approve <happy://terminal?…>` (PROTOCOL §1, the approving side, ours): from a logged-in machine,
-/// answer another terminal's request with this machine's stored keys — v2 (`0x00 || content public key`) when the
-/// request supports it and we hold a data key, v1 (the master secret) when we hold a legacy secret.
+/// answer another terminal's request with this machine's stored keys, as the app would (PROTOCOL §5): v2
+/// (`0x00 || content public key`) to a terminal that supports it — the stored data key, or the content key derived
+/// from a legacy master secret — and v1 (the master secret) only to a terminal without v2, from a legacy secret.
 public struct ApproveFlow: Sendable {
     let server: String
     let caFile: String?
@@ -14,20 +15,22 @@ public struct ApproveFlow: Sendable {
         self.context = context
     }
 
-    /// The terminal's public key from its approval URL (`happy://terminal?<base64url>`), or a bare key.
+    /// The terminal's public key from its approval URL, which must be exactly `happy://terminal?` followed by the
+    /// 43 base64url characters of a 32-byte key (PROTOCOL §1.3): no other form, spacing, padding or extra part.
     public static func terminalKey(from text: String) throws -> [UInt8] {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-        var encoded = trimmed
-        if trimmed.lowercased().hasPrefix("happy://") {
-            guard let q = trimmed.firstIndex(of: "?"), trimmed.lowercased().hasPrefix("happy://terminal") else {
-                throw HappyError.usage("expected a happy://terminal?… URL, got \(trimmed.prefix(60))")
-            }
-            encoded = String(trimmed[trimmed.index(after: q)...])
-        } else if trimmed.contains("#key=") {
-            encoded = String(trimmed[trimmed.range(of: "#key=")!.upperBound...])   // the web link works too
+        let prefix = "happy://terminal?"
+        guard text.hasPrefix(prefix) else {
+            throw HappyError.usage("expected the happy://terminal?… URL the other terminal shows, got \(TerminalText.excerpt(text, limit: 40))")
         }
-        guard let key = Base64.decodeURL(encoded) ?? Base64.decode(encoded), key.count == 32 else {
-            throw HappyError.usage("the approval URL does not carry a 32-byte public key; copy the whole happy://terminal?… line")
+        let encoded = text.dropFirst(prefix.count)
+        let alphabet = { (b: UInt8) in
+            (0x41...0x5A).contains(b) || (0x61...0x7A).contains(b) || (0x30...0x39).contains(b) || b == 0x2D || b == 0x5F
+        }
+        guard encoded.utf8.count == 43, encoded.utf8.allSatisfy(alphabet),
+            let key = Base64.decodeURL(String(encoded)), key.count == 32
+        else {
+            throw HappyError.usage("the approval URL must end in the 43 base64url characters of a 32-byte public key; "
+                + "copy the whole happy://terminal?… line")
         }
         return key
     }
@@ -56,7 +59,7 @@ public struct ApproveFlow: Sendable {
             case "authorized":
                 throw HappyError.failed("that terminal is already approved; nothing to do")
             default:
-                throw HappyError.badResponse("an unknown request status \"\(state.status.prefix(40))\"")
+                throw HappyError.badResponse("an unknown request status \"\(TerminalText.excerpt(state.status, limit: 40))\"")
             }
 
             let (plaintext, version) = try answer(for: credentials, supportsV2: state.supportsV2 ?? false)
@@ -84,8 +87,11 @@ public struct ApproveFlow: Sendable {
             }
             return (try AuthBundle.dataKeyPlaintext(contentPublicKey: publicKey), "v2")
         case .legacy(let secret, _):
-            // The master secret answers every terminal: v1 is understood by old and new clients alike.
-            return (try AuthBundle.legacyPlaintext(secret: secret), "v1")
+            // As the app does (PROTOCOL §5): a v2 terminal gets the content key derived from the master secret and
+            // never sees the secret itself; only a terminal without v2 gets the secret (v1).
+            guard supportsV2 else { return (try AuthBundle.legacyPlaintext(secret: secret), "v1") }
+            let contentPublicKey = try KeyTree.contentPublicKey(masterSecret: secret)
+            return (try AuthBundle.dataKeyPlaintext(contentPublicKey: contentPublicKey), "v2")
         case .keyless:
             throw HappyError.refused("a keyless login cannot approve terminals")
         }

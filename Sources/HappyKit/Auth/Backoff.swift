@@ -1,4 +1,5 @@
-/// Capped exponential backoff with full jitter for transient poll failures; `Retry-After` wins when given.
+/// Capped exponential backoff with full jitter for transient poll failures; `Retry-After` (whole seconds) wins when
+/// given, but never below `base`: `Retry-After: 0` cannot make polling faster than about once a second.
 struct Backoff: Sendable {
     var base: Duration = .seconds(1)
     var cap: Duration = .seconds(10)
@@ -8,7 +9,7 @@ struct Backoff: Sendable {
     mutating func next(random: Double, retryAfter: String?) -> Duration {
         failures += 1
         if let retryAfter, let seconds = Int(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
-            return .seconds(min(seconds, 60))
+            return max(.seconds(min(seconds, 60)), base)
         }
         let exponent = min(failures - 1, 10)
         let step = min(base * (1 << exponent), cap)

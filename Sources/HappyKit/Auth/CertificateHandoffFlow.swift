@@ -40,6 +40,17 @@ public struct CertificateHandoffFlow: Sendable {
     /// The hand-off itself, once the already-logged-in check and `--force` are done (the method picker calls this).
     func runAfterPreflight() async throws {
         let console = context.console
+        for warning in context.home.permissionWarnings() { console.warn(warning) }
+        // The home must take the credentials before the server is asked anything.
+        let createdHome = try context.home.checkWritable()
+        do { try await handOff() } catch {
+            if createdHome { context.home.removeIfEmpty() }
+            throw error
+        }
+    }
+
+    private func handOff() async throws {
+        let console = context.console
         let listener = try LoopbackListener(path: "/" + Base64.encodeURL(SigningKeyPair.randomChallenge(count: 24)))
         defer { listener.close() }
         let url = Self.startURL(server: options.server, returnTo: "http://127.0.0.1:\(listener.port)\(listener.path)")
@@ -61,14 +72,14 @@ public struct CertificateHandoffFlow: Sendable {
                 "this identity belongs to an end-to-end encrypted account (restore_required), which a certificate "
                     + "cannot unlock; log in with `happy auth login --method mobile` (QR code) instead")
         case .error(let reason):
-            throw HappyError.refused("the server ended the certificate sign-in with \"\(reason.prefix(60))\"")
+            throw HappyError.refused("the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
         }
 
         let token = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
             try await claim(code, api: HappyAPI(server: options.server, transport: transport))
         }
         let machineId = try CredentialsStore(home: context.home)
-            .store(.keyless(token: token, metadata: nil), console: console)
+            .store(.keyless(token: token, metadata: nil), context: context)
         console.out("\(console.checkMark) Logged in with the browser's certificate (keyless). Machine ID: \(machineId)")
         console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
@@ -112,6 +123,9 @@ public struct CertificateHandoffFlow: Sendable {
         case 200:
             guard let token = reply.value?.token, !token.isEmpty else {
                 throw HappyError.badResponse("the claim succeeded but carried no token")
+            }
+            guard BearerToken.isAcceptable(token) else {
+                throw HappyError.badResponse("the claim carried \(BearerToken.problem(token))")
             }
             return token
         case 401:

@@ -49,11 +49,12 @@ public struct CertificateLoginFlow: Sendable {
 
         let info = identity.info
         let likely = info.likelyIdentity
-        console.err("Certificate: \(info.subjectDN)")
-        console.err("  Issuer: \(info.issuerDN)")
+        func shown(_ text: String) -> String { TerminalText.escape(text) }   // certificate fields are outside text
+        console.err("Certificate: \(shown(info.subjectDN))")
+        console.err("  Issuer: \(shown(info.issuerDN))")
         console.err("  Fingerprint (SHA-256): \(info.fingerprint256)")
         console.err("  Valid until: \(Self.iso(info.notAfter))")
-        console.err("The server will most likely identify you as \(likely.value) (\(Self.describe(source: likely.source))).")
+        console.err("The server will most likely identify you as \(shown(likely.value)) (\(Self.describe(source: likely.source))).")
 
         // The issuer from the PEM chain or PKCS#12 bag, else from the --ca bundle (tokens usually hold only the leaf).
         let leaf = identity.certificateChainDER[0]
@@ -63,20 +64,27 @@ public struct CertificateLoginFlow: Sendable {
             .check(leafDER: leaf, issuerDER: issuer)
 
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
-
-        let token = try await context.withTransport(
-            TransportOptions(caFile: options.caFile, clientIdentity: identity)
-        ) { transport in
-            let api = HappyAPI(server: options.server, transport: transport)
-            return try await interpret(try await api.mtlsLogin(), api: api)
+        for warning in context.home.permissionWarnings() { console.warn(warning) }
+        // The home must take the credentials before the server is asked anything.
+        let createdHome = try context.home.checkWritable()
+        let machineId: String
+        do {
+            let token = try await context.withTransport(
+                TransportOptions(caFile: options.caFile, clientIdentity: identity)
+            ) { transport in
+                let api = HappyAPI(server: options.server, transport: transport)
+                return try await interpret(try await api.mtlsLogin(), api: api)
+            }
+            let metadata = CertificateLoginMetadata(
+                identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
+                notAfter: Self.iso(info.notAfter), tokenURI: identity.tokenURI)
+            machineId = try CredentialsStore(home: context.home)
+                .store(.keyless(token: token, metadata: metadata), context: context)
+        } catch {
+            if createdHome { context.home.removeIfEmpty() }
+            throw error
         }
-
-        let metadata = CertificateLoginMetadata(
-            identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
-            notAfter: Self.iso(info.notAfter), tokenURI: identity.tokenURI)
-        let machineId = try CredentialsStore(home: context.home)
-            .store(.keyless(token: token, metadata: metadata), console: context.console)
-        console.out("\(console.checkMark) Logged in with the device certificate as \(likely.value) (keyless). Machine ID: \(machineId)")
+        console.out("\(console.checkMark) Logged in with the device certificate as \(shown(likely.value)) (keyless). Machine ID: \(machineId)")
     }
 
     /// A certificate file (PEM/PKCS#12), or the token objects a `pkcs11:` URI selects (PROTOCOL §6).
@@ -111,6 +119,9 @@ public struct CertificateLoginFlow: Sendable {
             guard let token = reply.value?.token, !token.isEmpty else {
                 throw HappyError.badResponse("the mTLS login succeeded but carried no token")
             }
+            guard BearerToken.isAcceptable(token) else {
+                throw HappyError.badResponse("the mTLS login carried \(BearerToken.problem(token))")
+            }
             return token
         case 401:
             throw HappyError.refused("the server saw no client certificate (HTTP 401). If a proxy terminates TLS in "
@@ -138,7 +149,7 @@ public struct CertificateLoginFlow: Sendable {
                 : "GET /v1/features does not advertise mTLS; an administrator must enable HAPPIER_FEATURE_AUTH_MTLS__ENABLED"
             throw HappyError.failed("mTLS login is not enabled on \(options.server) (HTTP 404): \(detail)")
         default:
-            throw HappyError.badResponse("POST /v1/auth/mtls answered HTTP \(reply.status)\(reply.error.map { " (\($0.prefix(80)))" } ?? "")")
+            throw HappyError.badResponse("POST /v1/auth/mtls answered HTTP \(reply.status)\(reply.error.map { " (\(TerminalText.excerpt($0)))" } ?? "")")
         }
     }
 
@@ -166,15 +177,14 @@ struct CertificatePassword {
 
     func read(prompt: String? = nil) throws -> SecretBytes? {
         if let file = options.passwordFile {
-            guard var bytes = FileManager.default.contents(atPath: file).map({ [UInt8]($0) }) else {
-                throw HappyError.refused("cannot read the password file \(file)")
+            let whole: SecretBytes
+            do { whole = try BoundedFile.readSecret(file, limit: 64 << 10) } catch {
+                throw HappyError.refused("cannot read the password file \(file): \(error.reason)")
             }
-            defer { SecretBytes.wipe(&bytes) }
-            var end = bytes.count
-            while end > 0, bytes[end - 1] == 0x0A || bytes[end - 1] == 0x0D { end -= 1 }
-            let kept = end
-            return try SecretBytes(count: kept) { dst in
-                bytes.withUnsafeBytes { dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<kept])) }
+            // The first line is the password (a final newline or CRLF is not part of it).
+            return try whole.withUnsafeBytes { all in
+                let end = all.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? all.count
+                return try SecretBytes(count: end) { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[0..<end])) }
             }
         }
         if let env = context.environment["HAPPY_CERT_PASSWORD"] {

@@ -17,22 +17,37 @@ public struct DeviceLoginFlow: Sendable {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
         if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
 
-        let method = try await chooseMethod()
-        if method == .certificate {
-            let handoff = CertificateHandoffOptions(
-                server: options.server, force: options.force, openBrowser: options.openBrowser,
-                timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
-            return try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
+        for warning in context.home.permissionWarnings() { context.console.warn(warning) }
+        // The home must take the credentials before the server is asked anything.
+        let createdHome = try context.home.checkWritable()
+        let accessKey: AccessKey
+        let machineId: String
+        do {
+            let method = try await chooseMethod()
+            if method == .certificate {
+                let handoff = CertificateHandoffOptions(
+                    server: options.server, force: options.force, openBrowser: options.openBrowser,
+                    timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
+                return try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
+            }
+            if method == .web { _ = try context.webappURL() }   // a bad HAPPY_WEBAPP_URL is a usage error before any request
+            let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
+            // One deadline for the whole login, the first request included (`--timeout`).
+            let deadline = Deadline(end: context.timing.elapsed() + .seconds(options.timeoutSeconds),
+                                    timing: context.timing, seconds: options.timeoutSeconds)
+            let answer = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
+                let api = HappyAPI(server: options.server, transport: transport)
+                let first = try await createRequest(api: api, publicKey: keyPair.publicKey, deadline: deadline)
+                try showTarget(method: method, publicKey: keyPair.publicKey)
+                return first.state == "authorized"
+                    ? first : try await poll(api: api, publicKey: keyPair.publicKey, deadline: deadline)
+            }
+            accessKey = try Self.decrypt(answer, with: keyPair)
+            machineId = try CredentialsStore(home: context.home).store(accessKey, context: context)
+        } catch {
+            if createdHome { context.home.removeIfEmpty() }
+            throw error
         }
-        let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
-        let answer = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
-            let api = HappyAPI(server: options.server, transport: transport)
-            let first = try await createRequest(api: api, publicKey: keyPair.publicKey)
-            try showTarget(method: method, publicKey: keyPair.publicKey)
-            return first.state == "authorized" ? first : try await poll(api: api, publicKey: keyPair.publicKey)
-        }
-        let accessKey = try Self.decrypt(answer, with: keyPair)
-        let machineId = try CredentialsStore(home: context.home).store(accessKey, console: context.console)
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
         context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
@@ -56,12 +71,12 @@ public struct DeviceLoginFlow: Sendable {
     }
 
     /// The first `POST /v1/auth/request`; transient failures are retried briefly, then reported (exit 69).
-    private func createRequest(api: HappyAPI, publicKey: [UInt8]) async throws -> AuthRequestReply {
+    private func createRequest(api: HappyAPI, publicKey: [UInt8], deadline: Deadline) async throws -> AuthRequestReply {
         var backoff = Backoff()
         while true {
             var retryAfter: String?
             do {
-                let reply = try await api.requestAuth(publicKey: publicKey)
+                let reply = try await deadline.bounding { try await api.requestAuth(publicKey: publicKey, timeout: $0) }
                 if let value = try Self.interpret(reply) { return value }
                 guard backoff.failures < 2 else {
                     throw HappyError.serverUnreachable(server: api.server, reason: "it keeps answering HTTP \(reply.status)")
@@ -70,7 +85,7 @@ public struct DeviceLoginFlow: Sendable {
             } catch let error as HappyError where Self.isTransient(error) && backoff.failures < 2 {
                 // retried below
             }
-            try await context.timing.sleep(backoff.next(random: context.random(), retryAfter: retryAfter))
+            try await deadline.sleep(backoff.next(random: context.random(), retryAfter: retryAfter))
         }
     }
 
@@ -80,11 +95,11 @@ public struct DeviceLoginFlow: Sendable {
         case 200:
             guard let value = reply.value else { throw HappyError.badResponse("an empty answer") }
             guard value.state == "requested" || value.state == "authorized" else {
-                throw HappyError.badResponse("an unknown request state \"\(value.state.prefix(40))\"")
+                throw HappyError.badResponse("an unknown request state \"\(TerminalText.excerpt(value.state, limit: 40))\"")
             }
             return value
         case 429, 500...599: return nil
-        case 401: throw HappyError.badResponse("the server rejected our public key (\(reply.error ?? "401"))")
+        case 401: throw HappyError.badResponse("the server rejected our public key (\(TerminalText.excerpt(reply.error ?? "401")))")
         default: throw HappyError.badResponse("POST /v1/auth/request answered HTTP \(reply.status)")
         }
     }
@@ -102,7 +117,7 @@ public struct DeviceLoginFlow: Sendable {
             try ApprovalTarget(console: console, inverted: options.qrInverted).showQR(for: url)
             console.err("Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
         case .web, .certificate:
-            let url = "\(context.webappURL)/terminal/connect#key=\(Base64.encodeURL(publicKey))"
+            let url = "\(try context.webappURL())/terminal/connect#key=\(Base64.encodeURL(publicKey))"
             console.out(url)
             if options.openBrowser, context.browser.open(url) {
                 console.err("Opened the browser. If it did not open, visit the URL above to approve this terminal.")
@@ -114,20 +129,18 @@ public struct DeviceLoginFlow: Sendable {
 
     /// Polls until authorized or `--timeout`. One failed poll never ends a login: connection failures, timeouts,
     /// 5xx and 429 are retried with capped backoff and jitter (honouring Retry-After).
-    private func poll(api: HappyAPI, publicKey: [UInt8]) async throws -> AuthRequestReply {
-        let deadline = Duration.seconds(options.timeoutSeconds)
+    private func poll(api: HappyAPI, publicKey: [UInt8], deadline: Deadline) async throws -> AuthRequestReply {
         let start = context.timing.elapsed()
         let progress = Progress(console: context.console, label: "Waiting for approval")
         progress.start(timeoutSeconds: options.timeoutSeconds)
         defer { progress.clear() }
         var backoff = Backoff()
         while true {
-            let spent = context.timing.elapsed() - start
-            guard spent < deadline else { throw HappyError.approvalTimedOut(seconds: options.timeoutSeconds) }
-            progress.tick(elapsedSeconds: Int(spent.components.seconds))
+            _ = try deadline.remaining()
+            progress.tick(elapsedSeconds: Int((context.timing.elapsed() - start).components.seconds))
             var wait = options.pollInterval
             do {
-                let reply = try await api.requestAuth(publicKey: publicKey)
+                let reply = try await deadline.bounding { try await api.requestAuth(publicKey: publicKey, timeout: $0) }
                 if let value = try Self.interpret(reply) {
                     if backoff.failures > 0 { progress.event("Server reachable again; still waiting for approval.") }
                     backoff.reset()
@@ -140,19 +153,22 @@ public struct DeviceLoginFlow: Sendable {
                 wait = backoff.next(random: context.random(), retryAfter: nil)
                 progress.event("Poll failed (\(LoggingTransport.reason(error))); retrying in \(Self.seconds(wait)) s.")
             }
-            let left = deadline - (context.timing.elapsed() - start)
-            try await context.timing.sleep(max(.zero, min(wait, left)))
+            try await deadline.sleep(wait)
         }
     }
 
+    /// Seconds with one decimal, e.g. "1.5".
     static func seconds(_ d: Duration) -> String {
-        let s = Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-        return String(format: "%.1f", s)
+        let tenths = d.components.seconds * 10 + (d.components.attoseconds + 50_000_000_000_000_000) / 100_000_000_000_000_000
+        return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// Opens the answer (PROTOCOL §1.5) into credentials. Any malformed part is a `.badResponse` (exit 76).
     static func decrypt(_ answer: AuthRequestReply, with keyPair: BoxKeyPair) throws -> AccessKey {
         guard let token = answer.token, !token.isEmpty else { throw HappyError.badResponse("the approval carried no token") }
+        guard BearerToken.isAcceptable(token) else {
+            throw HappyError.badResponse("the approval carried \(BearerToken.problem(token))")
+        }
         guard let encoded = answer.response, !encoded.isEmpty else {
             throw HappyError.badResponse("the approval carried no encrypted answer")
         }
@@ -163,5 +179,36 @@ public struct DeviceLoginFlow: Sendable {
         case .dataKey(let publicKey):
             return .dataKey(publicKey: publicKey, machineKey: try SecretBytes.random(count: 32), token: token)
         }
+    }
+}
+
+/// The login's one deadline (`--timeout`): every request and every wait is cut to what is left of it, and running
+/// out is `approvalTimedOut` (exit 75) wherever it happens.
+struct Deadline: Sendable {
+    let end: Duration
+    let timing: Timing
+    let seconds: Int
+
+    /// What is left; throws `approvalTimedOut` when nothing is.
+    func remaining() throws -> Duration {
+        let left = end - timing.elapsed()
+        guard left > .zero else { throw HappyError.approvalTimedOut(seconds: seconds) }
+        return left
+    }
+
+    /// Runs a request with at most the time left; a failure after the deadline passed is the timeout itself.
+    func bounding<T>(_ request: (Duration) async throws -> T) async throws -> T {
+        let left = try remaining()
+        do { return try await request(left) } catch let error as HappyError {
+            _ = try remaining()
+            throw error
+        }
+    }
+
+    /// Sleeps `wait`, or until the deadline when that comes first (then throws `approvalTimedOut`).
+    func sleep(_ wait: Duration) async throws {
+        let left = try remaining()
+        try await timing.sleep(max(.zero, min(wait, left)))
+        if wait >= left { _ = try remaining() }
     }
 }

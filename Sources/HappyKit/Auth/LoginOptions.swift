@@ -6,6 +6,9 @@ public enum LoginMethod: String, Sendable, CaseIterable {
 
 /// Options of `happy auth login` that the device-keypair flow uses.
 public struct DeviceLoginOptions: Sendable {
+    /// The longest `--timeout` (a week); larger values are a usage error, never an overflow.
+    public static let maximumTimeoutSeconds = 604_800
+
     public var server: String
     /// Nil: ask when stdin and stdout are terminals, else mobile (PROTOCOL §4).
     public var method: LoginMethod?

@@ -15,9 +15,9 @@ public struct LogoutFlow: Sendable {
     /// Asks y/N (unless `assumeYes`), then logs out. Returns normally when there was nothing to do.
     public func run(assumeYes: Bool) async throws {
         let console = context.console
-        let hasKey = FileManager.default.fileExists(atPath: context.home.accessKeyPath)
+        let hasKey = access(context.home.accessKeyPath, F_OK) == 0
         let settings = try? Settings.load(from: context.home)
-        guard hasKey || settings?.machineId != nil || DaemonState.load(from: context.home) != nil else {
+        guard hasKey || settings?.machineId != nil || DaemonState.read(from: context.home) != .none else {
             console.out("Not logged in; nothing to remove.")
             return
         }
@@ -35,7 +35,9 @@ public struct LogoutFlow: Sendable {
             }
         }
         let stopped = try await stopDaemon()
-        let removed = try CredentialsStore(home: context.home).clear()
+        let removed = try CredentialsStore(home: context.home).clear(onSettingsWait: {
+            console.err(CredentialsStore.settingsWaitMessage($0))
+        })
         let removedHome = context.home.removeIfEmpty()
         if stopped { console.out("\(console.checkMark) Stopped the happy daemon") }
         if removed.removedCredentials { console.out("\(console.checkMark) Removed credentials") }
@@ -52,49 +54,73 @@ public struct LogoutFlow: Sendable {
         if try store.setAsideCorruptSettings() {
             context.console.warn("settings.json was not valid JSON; kept it as settings.json.corrupt and starting a fresh one.")
         }
-        let removed = try store.clear()
+        let removed = try store.clear(onSettingsWait: { context.console.err(CredentialsStore.settingsWaitMessage($0)) })
         if removed.removedCredentials || removed.removedMachineId {
             context.console.err("Cleared the old credentials and machine ID.")
         }
     }
 
-    /// Stops a running daemon; returns whether one was running. A stale state file (dead pid) is removed, since
-    /// it describes a daemon of this home that no longer exists.
+    /// Stops the home's running daemon; returns whether it stopped one. Only a pid proven to be that daemon is asked
+    /// or signalled (PROTOCOL §3): a stale, foreign or unreadable state is reported and left alone. A state file
+    /// whose pid is gone describes a daemon that no longer exists and is removed.
     func stopDaemon() async throws -> Bool {
-        guard let state = DaemonState.load(from: context.home) else { return false }
+        let home = context.home
+        let state: DaemonState
+        switch DaemonState.read(from: home) {
+        case .none: return false
+        case .invalid(let why):
+            context.console.warn("\(why); no daemon was stopped or signalled.")
+            return false
+        case .valid(let valid): state = valid
+        }
         let processes = context.processes
-        guard processes.isAlive(state.pid) else {
-            try context.home.remove(context.home.daemonStatePath)
+        guard processes.isAlive(state.pid) else { return try forget(state, stopped: false) }
+        let proof = processes.proveDaemon(state.pid, home)
+        guard proof.isProven else {
+            context.console.warn("daemon.state.json names \(proof.reason); it was not stopped or signalled.")
             return false
         }
-        // Ask politely first.
-        var asked = false
-        if let transport = try? context.makeTransport(TransportOptions(useProxy: false)) {
-            let request = HTTPRequest(method: "POST", url: "http://127.0.0.1:\(state.httpPort)/stop",
-                                      headers: ["Content-Type": "application/json", "X-Happy-Client": HappyVersion.clientHeader],
-                                      body: Array("{}".utf8), timeout: .seconds(3))
-            asked = (try? await transport.send(request)).map { (200..<300).contains($0.status) } ?? false
-            await transport.shutdown()
+        let asked = await askToStop(port: state.httpPort)
+        if try await waitForExit(state.pid, seconds: asked ? 5 : 0) { return try forget(state, stopped: true) }
+        for (signal, seconds) in [(SIGTERM, 3), (SIGKILL, 2)] {
+            guard processes.isAlive(state.pid) else { return try forget(state, stopped: true) }
+            // Pids are reused: prove it again right before each signal.
+            let again = processes.proveDaemon(state.pid, home)
+            guard again.isProven else {
+                context.console.warn("daemon.state.json names \(again.reason) now; it was not signalled.")
+                return false
+            }
+            _ = processes.signal(state.pid, signal)
+            if try await waitForExit(state.pid, seconds: seconds) { return try forget(state, stopped: true) }
         }
-        if try await waitForExit(state.pid, seconds: asked ? 5 : 0) { return try forget(state) }
-        // Only signal a pid that still looks like a happy process: pids are reused.
-        let commandLine = processes.commandLine(state.pid) ?? ""
-        guard commandLine.contains("happy") || asked else {
-            context.console.warn("daemon.state.json names pid \(state.pid), which is not a happy process; not signalling it.")
-            return false
-        }
-        _ = processes.signal(state.pid, SIGTERM)
-        if try await waitForExit(state.pid, seconds: 3) { return try forget(state) }
-        _ = processes.signal(state.pid, SIGKILL)
-        if try await waitForExit(state.pid, seconds: 2) { return try forget(state) }
         throw HappyError.internalFailure("the happy daemon (pid \(state.pid)) did not stop; stop it by hand and retry")
     }
 
-    /// The daemon has exited; a state file it left behind (killed, or slow to clean up) is stale now and would keep
+    /// `POST http://127.0.0.1:<port>/stop`, never through a proxy, bounded to 3 s for the whole exchange so a local
+    /// server that trickles cannot hold logout. Returns whether it answered 2xx.
+    private func askToStop(port: UInt16) async -> Bool {
+        guard let transport = try? context.makeTransport(TransportOptions(useProxy: false)) else { return false }
+        let request = HTTPRequest(
+            method: "POST", url: "http://127.0.0.1:\(port)/stop",
+            headers: ["Content-Type": "application/json", "X-Happy-Client": HappyVersion.clientHeader],
+            body: Array("{}".utf8), timeout: .seconds(3))
+        let answered = (try? await transport.send(request)).map { (200..<300).contains($0.status) } ?? false
+        await transport.shutdown()
+        return answered
+    }
+
+    /// The daemon has exited: the state file (and a lock naming its pid) it left behind are stale now and would keep
     /// the home from being removed.
-    private func forget(_ state: DaemonState) throws -> Bool {
-        if DaemonState.load(from: context.home)?.pid == state.pid { try context.home.remove(context.home.daemonStatePath) }
-        return true
+    private func forget(_ state: DaemonState, stopped: Bool) throws -> Bool {
+        let home = context.home
+        if DaemonState.read(from: home).state?.pid == state.pid { try home.remove(home.daemonStatePath) }
+        let lockPath = home.daemonStatePath + ".lock"
+        if let lock = try? BoundedFile.read(lockPath, limit: 4096),
+            Int(String(decoding: lock, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) == Int(state.pid)
+        {
+            try home.remove(lockPath)
+        }
+        return stopped
     }
 
     private func waitForExit(_ pid: Int32, seconds: Int) async throws -> Bool {

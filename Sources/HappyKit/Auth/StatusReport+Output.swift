@@ -3,23 +3,25 @@ import Foundation
 extension StatusReport {
     /// Human text on stdout (the problem line, if any, on stderr).
     public func show(on console: Console, now: Date) {
-        if let problem { console.error(problem) }
+        // Every value here comes from files (or the environment): shown with control characters escaped.
+        func e(_ text: String) -> String { TerminalText.escape(text) }
+        if let problem { console.error(e(problem)) }
         console.out("Authentication Status")
         console.out("")
         if isLoggedIn {
             console.out("\(console.checkMark) Authenticated (\(credentialType ?? "?"))")
-            console.out("  Token: \(tokenPreview ?? "")")
+            console.out("  Token: \(e(tokenPreview ?? ""))")
         } else {
             console.out("\(console.crossMark) Not authenticated")
             console.out("  Run 'happy auth login' to link this machine.")
         }
         if let certificate {
-            console.out("  Identity: \(certificate.identity) (from \(certificate.source))")
-            console.out("  Issuer: \(certificate.issuer)")
-            console.out("  Fingerprint: \(certificate.fingerprint)")
-            if let uri = certificate.tokenURI { console.out("  Token: \(uri)") }
+            console.out("  Identity: \(e(certificate.identity)) (from \(e(certificate.source)))")
+            console.out("  Issuer: \(e(certificate.issuer))")
+            console.out("  Fingerprint: \(e(certificate.fingerprint))")
+            if let uri = certificate.tokenURI { console.out("  Token: \(e(uri))") }
             let left = certificateDaysLeft(now: now)
-            let expiry = "  Certificate expires: \(certificate.notAfter)"
+            let expiry = "  Certificate expires: \(e(certificate.notAfter))"
             if let left, left < 0 {
                 console.out(expiry + " " + console.paint("(expired; log in again with a renewed certificate)", .red))
             } else if let left, Double(left) < ClientIdentity.expiryWarningDays {
@@ -30,18 +32,20 @@ extension StatusReport {
         }
         if let machineId {
             console.out("\(console.checkMark) Machine registered")
-            console.out("  Machine ID: \(machineId)")
+            console.out("  Machine ID: \(e(machineId))")
         } else {
             console.out("\(console.crossMark) No machine ID")
         }
-        console.out("  Host: \(host)")
+        console.out("  Host: \(e(host))")
+        console.out("  Server: \(e(server.url)) (\(serverOrigin))")
         console.out("")
-        console.out("  Data directory: \(dataDirectory)")
+        console.out("  Data directory: \(e(dataDirectory))")
         if daemonRunning {
             console.out("\(console.checkMark) Daemon running (pid \(daemonPid.map(String.init) ?? "?"))")
         } else {
             console.out("\(console.crossMark) Daemon not running")
         }
+        if let daemonNote { console.out("  \(e(daemonNote))") }
     }
 
     /// One JSON object, whatever the state.
@@ -53,7 +57,9 @@ extension StatusReport {
             ("machineId", machineId.map { .string($0) } ?? .null),
             ("host", .string(host)),
             ("dataDirectory", .string(dataDirectory)),
-            ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)])),
+            ("server", .object([("url", .string(server.url)), ("source", .string(server.source.rawValue))])),
+            ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)]
+                + (daemonNote.map { [("note", JSONValue.string($0))] } ?? []))),
         ]
         if let certificate {
             pairs.append(("certificate", .object([
@@ -64,6 +70,16 @@ extension StatusReport {
             ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))))
         }
         if let problem { pairs.append(("problem", .string(problem))) }
-        return JSONValue.object(pairs).compact()
+        return JSONValue.object(pairs).compact(escapingAllControls: true)
+    }
+
+    /// Where the server came from, in words (`--json` says `flag`, `environment`, `settings` or `default`).
+    var serverOrigin: String {
+        switch server.source {
+        case .flag: "from --server"
+        case .environment: "from HAPPY_SERVER_URL"
+        case .settings: "from serverUrl in settings.json"
+        case .default: "default"
+        }
     }
 }

@@ -10,7 +10,11 @@ public struct StatusReport: Sendable {
     public var dataDirectory: String
     public var daemonPid: Int32?
     public var daemonRunning: Bool
+    /// Why a daemon.state.json was not believed (invalid, stale, or naming a process that is not the daemon).
+    public var daemonNote: String?
     public var certificate: CertificateLoginMetadata?
+    /// The server a login or approve would use now, and where it came from (status has no --server flag).
+    public var server: ResolvedURL
     /// A problem reading the files (corrupt access.key, unreadable settings), as one line.
     public var problem: String?
 
@@ -18,7 +22,8 @@ public struct StatusReport: Sendable {
         let home = context.home
         var report = StatusReport(
             isLoggedIn: false, credentialType: nil, tokenPreview: nil, machineId: nil, host: context.hostName,
-            dataDirectory: home.path, daemonPid: nil, daemonRunning: false, certificate: nil, problem: nil)
+            dataDirectory: home.path, daemonPid: nil, daemonRunning: false, daemonNote: nil, certificate: nil,
+            server: ResolvedURL(url: ResolvedURL.defaultServer, source: .default), problem: nil)
         do {
             if let key = try AccessKey.load(from: home) {
                 report.isLoggedIn = true
@@ -31,12 +36,24 @@ public struct StatusReport: Sendable {
         } catch {
             report.problem = "happy: cannot read credentials"
         }
-        do { report.machineId = try Settings.load(from: home).machineId } catch let error as HappyError {
+        var settings: Settings?   // read once: the machine id and the server both come from it
+        do { settings = try Settings.load(from: home) } catch let error as HappyError {
             report.problem = report.problem ?? error.userMessage
         } catch {}
-        if let daemon = DaemonState.load(from: home) {
+        report.machineId = settings?.machineId
+        report.server = ResolvedURL.server(flag: nil, environment: context.environment, settings: settings)
+        switch DaemonState.read(from: home) {
+        case .none: break
+        case .invalid(let why): report.daemonNote = why
+        case .valid(let daemon):
             report.daemonPid = daemon.pid
-            report.daemonRunning = context.processes.isAlive(daemon.pid)
+            if !context.processes.isAlive(daemon.pid) {
+                report.daemonNote = "daemon.state.json is stale: pid \(daemon.pid) is not running"
+            } else {
+                let proof = context.processes.proveDaemon(daemon.pid, home)
+                report.daemonRunning = proof.isProven
+                if !proof.isProven { report.daemonNote = "daemon.state.json names \(proof.reason)" }
+            }
         }
         return report
     }

@@ -10,38 +10,19 @@ struct CertificateFile {
     /// Permission bits (`st_mode & 0o7777`), for the "key readable by others" warning.
     let mode: UInt32
 
-    /// Reads the whole file with `open`/`read` (not `Data`, which would leave a copy of a key in ordinary memory).
-    /// `role` names the file in errors ("certificate file", "key file").
+    /// Reads the whole file straight into locked memory (not `Data`, which would leave a copy of a key in ordinary
+    /// memory), only when it is a regular file of at most 1 MiB (`BoundedFile`). `role` names the file in errors.
     init(path: String, role: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { throw HappyError.refused("cannot read the \(role) \(path): \(Self.describe(errno))") }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            throw HappyError.refused("cannot read the \(role) \(path): \(Self.describe(errno))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw HappyError.refused("cannot read the \(role) \(path): not a regular file")
-        }
-        let size = Int(status.st_size)
-        guard size > 0 else { throw HappyError.refused("the \(role) \(path) is empty") }
-        guard size <= Self.maximumSize else {
-            throw HappyError.refused("the \(role) \(path) is too large (\(size) bytes) to be a certificate or key")
-        }
-        mode = UInt32(status.st_mode) & 0o7777
-        bytes = try SecretBytes(count: size) { buffer in
-            var done = 0
-            while done < size {
-                let got = read(fd, buffer.baseAddress! + done, size - done)
-                if got < 0 && errno == EINTR { continue }
-                guard got > 0 else {
-                    let reason = got < 0 ? Self.describe(errno) : "the file shrank while being read"
-                    throw HappyError.refused("cannot read the \(role) \(path): \(reason)")
-                }
-                done += got
+        do { bytes = try BoundedFile.readSecret(path, limit: Self.maximumSize) } catch {
+            if case .tooLarge = error {
+                throw HappyError.refused("the \(role) \(path) is too large (over 1 MiB) to be a certificate or key")
             }
+            throw HappyError.refused("cannot read the \(role) \(path): \(error.reason)")
         }
+        guard bytes.count > 0 else { throw HappyError.refused("the \(role) \(path) is empty") }
+        var info = stat()
+        mode = stat(path, &info) == 0 ? UInt32(info.st_mode) & 0o7777 : 0
     }
 
     /// A warning when other users may read the key; `nil` when only the owner can (PROTOCOL §4, `--key`).
@@ -49,15 +30,6 @@ struct CertificateFile {
         guard mode & 0o077 != 0 else { return nil }
         return "the private key in \(path) is accessible to other users (mode \(String(mode, radix: 8))); "
             + "run `chmod 600 \(path)`"
-    }
-
-    private static func describe(_ code: Int32) -> String {
-        switch code {
-        case ENOENT: "no such file"
-        case EACCES, EPERM: "permission denied"
-        case EISDIR: "it is a directory"
-        default: String(cString: strerror(code))
-        }
     }
 }
 

@@ -127,7 +127,9 @@ public struct ClientIdentity: Sendable {
     /// Whole days until `notAfter`, a part day counting as a day (so never 0 while still valid); negative once past.
     /// The one count both login and `status` show.
     public static func daysLeft(until notAfter: Date, now: Date) -> Int {
-        let remaining = notAfter.timeIntervalSince(now) / 86_400
+        // Clamped: a date from a file can be anything, and Int(_:) of a huge or non-finite Double traps.
+        let days = notAfter.timeIntervalSince(now) / 86_400
+        let remaining = days.isFinite ? min(max(days, -1e9), 1e9) : 0
         return remaining > 0 ? max(1, Int(remaining.rounded(.up))) : min(-1, Int(remaining.rounded(.down)))
     }
 }

@@ -32,6 +32,7 @@ public enum AccessKey: Sendable {
         do { json = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error.message))") }
         guard case .object = json else { throw bad("is not a JSON object") }
         guard let token = json["token"]?.stringValue, !token.isEmpty else { throw bad("has no token") }
+        guard BearerToken.isAcceptable(token) else { throw bad("has \(BearerToken.problem(token))") }
         if let secretText = json["secret"]?.stringValue {
             guard var raw = Base64.decode(secretText), raw.count == 32 else {
                 throw bad("has a secret that is not 32 bytes of base64")

@@ -2,50 +2,95 @@ import Foundation
 
 /// Atomic, private file writes (PROTOCOL §3, ours): a temporary file in the same directory, mode 0600, written,
 /// fsynced, renamed over the target, then the directory fsynced. A reader never sees a half-written file and a
-/// failure at any step leaves the old file as it was.
+/// failure at any step leaves the old file as it was. Two files that must change together are first both
+/// `prepare`d (written and fsynced, so a full disk fails before anything is replaced), then both `commit`ted.
 public enum AtomicFile {
     /// The steps a write goes through; tests inject a failure at one of them.
     public enum Step: Sendable { case written, synced, renamed }
+
+    /// The prefix of every temporary file: `.<name>.tmp-XXXXXX`. A run killed with SIGKILL can leave one; the next
+    /// login or logout removes them (`HappyHome.removeStaleTemporaryFiles`).
+    static let temporaryMarker = ".tmp-"
 
     public static func write(
         _ bytes: [UInt8], to path: String, mode: mode_t = 0o600,
         failAt: (@Sendable (Step) throws -> Void)? = nil
     ) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        var template = Array("\(directory)/.\(name).tmp-XXXXXX".utf8CString)
+        let pending = try prepare(bytes, for: path, mode: mode, failAt: failAt)
+        try pending.commit(failAt: failAt)
+    }
+
+    /// Writes `bytes` to a fresh temporary file beside `path` and fsyncs it; nothing is replaced yet.
+    public static func prepare(
+        _ bytes: [UInt8], for path: String, mode: mode_t = 0o600,
+        failAt: (@Sendable (Step) throws -> Void)? = nil
+    ) throws -> Pending {
+        let (directory, name) = split(path)
+        var template = Array("\(directory)/.\(name)\(temporaryMarker)XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw problem(path, "cannot create a temporary file") }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)   // never inherited by a child (the browser)
         let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        var renamed = false
-        defer {
-            close(fd)
-            if !renamed { unlink(tempPath) }
-        }
+        let pending = Pending(path: path, tempPath: tempPath, directory: directory)
+        defer { close(fd) }
         guard fchmod(fd, mode) == 0 else { throw problem(path, "cannot set mode") }
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; throw problem(path, "cannot write") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw problem(path, "cannot write")
+            }
             offset += n
         }
         try failAt?(.written)
         guard fsync(fd) == 0 else { throw problem(path, "cannot flush to disk") }
         try failAt?(.synced)
-        guard rename(tempPath, path) == 0 else { throw problem(path, "cannot replace the file") }
-        renamed = true
-        try failAt?(.renamed)
-        // fsync the directory too: rename alone is not durable across a crash.
-        let dfd = open(directory, O_RDONLY | O_DIRECTORY)
-        if dfd >= 0 { fsync(dfd); close(dfd) }
+        return pending
     }
 
-    private static func problem(_ path: String, _ what: String) -> HappyError {
-        .fileProblem(path: path, reason: "\(what) (\(String(cString: strerror(errno))))")
+    /// A written, fsynced temporary file waiting to replace its target. Released without `commit`, it is removed.
+    public final class Pending: @unchecked Sendable {   // used by one thread
+        let path: String
+        let tempPath: String
+        let directory: String
+        private var committed = false
+
+        init(path: String, tempPath: String, directory: String) {
+            self.path = path
+            self.tempPath = tempPath
+            self.directory = directory
+        }
+
+        /// Renames the temporary file over the target, then fsyncs the directory (rename alone is not durable).
+        public func commit(failAt: (@Sendable (Step) throws -> Void)? = nil) throws {
+            guard rename(tempPath, path) == 0 else { throw AtomicFile.problem(path, "cannot replace the file") }
+            committed = true
+            try failAt?(.renamed)
+            let dfd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+            if dfd >= 0 {
+                fsync(dfd)
+                close(dfd)
+            }
+        }
+
+        deinit { if !committed { unlink(tempPath) } }
     }
 
-    static func describe(_ error: any Error) -> String {
-        if let e = error as? CocoaError, let u = e.underlying as? POSIXError { return String(cString: strerror(u.code.rawValue)) }
-        return (error as NSError).localizedDescription
+    static func split(_ path: String) -> (directory: String, name: String) {
+        guard let slash = path.lastIndex(of: "/") else { return (".", path) }
+        let directory = String(path[..<slash])
+        return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))
+    }
+
+    static func problem(_ path: String, _ what: String) -> HappyError {
+        let code = errno
+        let reason = switch code {
+        case ENOSPC, EDQUOT: "the disk is full"
+        case EROFS: "the file system is read-only"
+        case EACCES, EPERM: "permission denied"
+        default: String(cString: strerror(code))
+        }
+        return .fileProblem(path: path, reason: "\(what) (\(reason))")
     }
 }

@@ -21,39 +21,94 @@ public struct HappyHome: Sendable, Equatable {
     public var settingsPath: String { path + "/settings.json" }
     public var daemonStatePath: String { path + "/daemon.state.json" }
 
-    /// Creates the home (and parents) with mode 0700, and tightens an existing one to 0700.
-    public func ensureExists() throws {
-        var isDir: ObjCBool = false
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir) {
-            guard isDir.boolValue else { throw HappyError.fileProblem(path: path, reason: "exists but is not a directory") }
-        } else {
-            do {
-                try FileManager.default.createDirectory(
-                    atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            } catch {
-                throw HappyError.fileProblem(path: path, reason: "cannot create the directory (\(AtomicFile.describe(error)))")
+    /// Creates the home (and missing parents) with mode 0700. An existing directory is never chmod-ed: happy did not
+    /// create it (it may be a shared directory whose mode matters to others); `permissionWarnings` reports a loose
+    /// one instead, as ssh does. Returns whether it created the home.
+    @discardableResult
+    public func ensureExists() throws -> Bool {
+        var info = stat()
+        if stat(path, &info) == 0 {
+            guard info.st_mode & S_IFMT == S_IFDIR else {
+                throw HappyError.fileProblem(path: path, reason: "exists but is not a directory")
+            }
+            return false
+        }
+        let parent = AtomicFile.split(path).directory
+        if parent != path, access(parent, F_OK) != 0 { try HappyHome(path: parent).ensureExists() }
+        guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
+            throw HappyError.fileProblem(path: path, reason: "cannot create the directory (\(Self.describe(errno)))")
+        }
+        // mkdir applies the umask; this directory is ours, so it gets exactly 0700.
+        chmod(path, 0o700)
+        return true
+    }
+
+    /// Before a login asks the server anything: the home exists (made if missing), is ours, and takes a write of a
+    /// few KiB (read-only, full, or foreign homes fail here, before any network). Returns whether it made the home.
+    public func checkWritable() throws -> Bool {
+        let created = try ensureExists()
+        do {
+            var info = stat()
+            guard stat(path, &info) == 0 else { throw HappyError.fileProblem(path: path, reason: "cannot inspect it (\(Self.describe(errno)))") }
+            guard info.st_uid == geteuid() else {
+                throw HappyError.fileProblem(path: path, reason: "belongs to another user (uid \(info.st_uid)), so happy will not write its credentials there; set HAPPY_HOME_DIR to a directory of yours")
+            }
+            // 8 KiB of zeros: more than access.key and settings.json need together.
+            _ = try AtomicFile.prepare([UInt8](repeating: 0, count: 8192), for: path + "/write-check")
+        } catch let HappyError.fileProblem(_, reason) {
+            if created { removeIfEmpty() }
+            throw HappyError.fileProblem(path: path, reason: "cannot be written (\(reason)); nothing was sent to the server")
+        }
+        return created
+    }
+
+    /// ssh-style warnings: a home that group or others can enter, or an `access.key` they can read.
+    public func permissionWarnings() -> [String] {
+        var warnings: [String] = []
+        var info = stat()
+        if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o077 != 0 {
+            warnings.append("\(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                + "run `chmod 700 \(path)`")
+        }
+        if stat(accessKeyPath, &info) == 0, info.st_mode & 0o077 != 0 {
+            warnings.append("\(accessKeyPath) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                + "run `chmod 600 \(accessKeyPath)`")
+        }
+        return warnings.map { TerminalText.escape($0) }
+    }
+
+    /// Removes temporary files a killed run left behind (`.access.key.tmp-…`, `.settings.json.tmp-…`,
+    /// `.write-check.tmp-…`). Called under the home lock, so no live writer's file is touched.
+    func removeStaleTemporaryFiles() {
+        guard let dir = opendir(path) else { return }
+        defer { closedir(dir) }
+        var stale: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            for target in ["access.key", "settings.json", "write-check"]
+            where name.hasPrefix("." + target + AtomicFile.temporaryMarker) && name.count == target.count + 12 {
+                stale.append(name)
             }
         }
-        guard chmod(path, 0o700) == 0 else {
-            throw HappyError.fileProblem(path: path, reason: "cannot set mode 0700 (\(String(cString: strerror(errno))))")
+        for name in stale { unlink(path + "/" + name) }
+    }
+
+    static func describe(_ code: Int32) -> String {
+        switch code {
+        case ENOSPC, EDQUOT: "the disk is full"
+        case EROFS: "the file system is read-only"
+        case EACCES, EPERM: "permission denied"
+        default: String(cString: strerror(code))
         }
     }
 
-    /// Reads a file of the home; nil when it does not exist. Other failures are reported.
+    /// Reads a file of the home; nil when it does not exist. Only a regular file of at most 1 MiB is read, checked
+    /// before reading (a FIFO or a device is reported, never waited on); other failures are reported.
     func read(_ file: String) throws -> [UInt8]? {
-        guard let handle = FileHandle(forReadingAtPath: file) else {
-            if errno == ENOENT || !FileManager.default.fileExists(atPath: file) { return nil }
-            throw HappyError.fileProblem(path: file, reason: "cannot read (\(String(cString: strerror(errno))))")
-        }
-        defer { try? handle.close() }
-        do {
-            guard let data = try handle.readToEnd() else { return [] }
-            guard data.count <= 1 << 20 else { throw HappyError.fileProblem(path: file, reason: "larger than 1 MiB") }
-            return [UInt8](data)
-        } catch let error as HappyError {
-            throw error
-        } catch {
-            throw HappyError.fileProblem(path: file, reason: "cannot read (\(AtomicFile.describe(error)))")
+        do { return try BoundedFile.read(file) } catch .missing { return nil } catch {
+            throw HappyError.fileProblem(path: file, reason: "cannot read it: \(error.reason)")
         }
     }
 

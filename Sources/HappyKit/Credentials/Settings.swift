@@ -11,9 +11,16 @@ public struct Settings: Sendable, Equatable {
         set { json.set("machineId", newValue.map { .string($0) }) }
     }
 
-    /// Reads `settings.json`; an absent file is empty settings. A corrupt one is reported, never crashed on.
+    /// What the TypeScript CLI reads for an absent file, so what a settings.json we create starts from: writing it
+    /// with a machine id gives exactly `JSON.stringify({schemaVersion: 2, onboardingCompleted: false, machineId},
+    /// null, 2)`, byte for byte (PROTOCOL §3).
+    public static let typeScriptDefaults = Settings(json: .object([
+        ("schemaVersion", .number("2")), ("onboardingCompleted", .bool(false)),
+    ]))
+
+    /// Reads `settings.json`; an absent file is `typeScriptDefaults`. A corrupt one is reported, never crashed on.
     public static func load(from home: HappyHome) throws -> Settings {
-        guard let bytes = try home.read(home.settingsPath) else { return Settings() }
+        guard let bytes = try home.read(home.settingsPath) else { return typeScriptDefaults }
         do {
             let json = try JSONParser.parse(bytes)
             guard case .object = json else {
@@ -35,9 +42,11 @@ public struct Settings: Sendable, Equatable {
         try AtomicFile.write(serialized(), to: home.settingsPath)
     }
 
-    /// True when no key but `machineId` is left (then logout may remove the file).
+    /// True when no key but `machineId` is left, or exactly what a file we create holds besides it (which says no
+    /// more than an absent file); then logout may remove the file.
     var isEmptyWithoutMachineId: Bool {
         guard case .object(let pairs) = json else { return true }
-        return pairs.allSatisfy { $0.0 == "machineId" }
+        let rest = JSONValue.object(pairs.filter { $0.0 != "machineId" })
+        return rest == .object([]) || rest == Self.typeScriptDefaults.json
     }
 }

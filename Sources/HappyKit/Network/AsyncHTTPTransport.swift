@@ -14,9 +14,15 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
     public init(options: TransportOptions, environment: [String: String]) throws {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = .fullVerification
+        // NIOSSL's client default still accepts TLS 1.0 and 1.1; Happy servers speak 1.2 or 1.3.
+        tls.minimumTLSVersion = .tlsv12
         if let caFile = options.caFile {
+            let pem: [UInt8]
+            do { pem = try BoundedFile.read(caFile) } catch {
+                throw HappyError.usage("--ca \(caFile): cannot read it: \(error.reason)")
+            }
             do {
-                let roots = try NIOSSLCertificate.fromPEMFile(caFile)
+                let roots = try NIOSSLCertificate.fromPEMBytes(pem)
                 guard !roots.isEmpty else { throw HappyError.usage("--ca \(caFile): no PEM certificates found in it") }
                 tls.additionalTrustRoots = [.certificates(roots)]
             } catch let error as HappyError {
@@ -80,34 +86,66 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
         return made
     }
 
+    /// Sends `request`; `request.timeout` bounds the whole transfer — connecting, the TLS handshake, the head and
+    /// every byte of the body — so a server that trickles bytes cannot hold a run past its deadline.
     public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let client = try client(for: request.url)
-        var outgoing = HTTPClientRequest(url: request.url)
-        outgoing.method = HTTPMethod(rawValue: request.method)
-        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
-        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
         let server = Self.origin(of: request.url)
+        let secrets = Array(request.headers.values)
         do {
-            let timeout = TimeAmount.nanoseconds(Int64(request.timeout.components.seconds) * 1_000_000_000
-                + request.timeout.components.attoseconds / 1_000_000_000)
-            let response = try await client.execute(outgoing, timeout: timeout)
-            if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-                throw HappyError.badResponse("the server sent \(length) bytes; more than the \(maxBodyBytes / 1024) KiB allowed")
+            return try await withThrowingTaskGroup(of: HTTPResponse.self) { group in
+                group.addTask { try await self.transfer(request, with: client) }
+                group.addTask {
+                    try await Task.sleep(for: request.timeout)
+                    throw TransferDeadline()
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next() else { throw CancellationError() }
+                return first
             }
-            let body = try await response.body.collect(upTo: maxBodyBytes)
-            var headers: [String: String] = [:]
-            for (name, value) in response.headers { headers[name.lowercased()] = value }
-            return HTTPResponse(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
         } catch let error as HappyError {
             throw error
+        } catch is TransferDeadline {
+            throw HappyError.serverUnreachable(server: server, reason: "no complete answer within \(Self.seconds(request.timeout)) s")
         } catch is NIOTooManyBytesError {
             throw HappyError.badResponse("the server's answer is larger than \(maxBodyBytes / 1024) KiB")
         } catch is CancellationError {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            throw TransportErrorMapping.map(error, server: server)
+            throw TransportErrorMapping.map(error, server: server, hiding: secrets)
         }
+    }
+
+    private struct TransferDeadline: Error {}
+
+    /// One request and its whole body, capped at `maxBodyBytes` (a larger Content-Length is refused before reading).
+    private func transfer(_ request: HTTPRequest, with client: HTTPClient) async throws -> HTTPResponse {
+        var outgoing = HTTPClientRequest(url: request.url)
+        outgoing.method = HTTPMethod(rawValue: request.method)
+        for (name, value) in request.headers { outgoing.headers.add(name: name, value: value) }
+        if let body = request.body { outgoing.body = .bytes(ByteBuffer(bytes: body)) }
+        // The task group above enforces the deadline; this one only keeps AsyncHTTPClient's own timer in step.
+        let response = try await client.execute(outgoing, timeout: Self.timeAmount(request.timeout))
+        if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+            throw HappyError.badResponse("the server sent \(length) bytes; more than the \(maxBodyBytes / 1024) KiB allowed")
+        }
+        let body = try await response.body.collect(upTo: maxBodyBytes)
+        var headers: [String: String] = [:]
+        for (name, value) in response.headers { headers[name.lowercased()] = value }
+        return HTTPResponse(status: Int(response.status.code), headers: headers, body: Array(buffer: body))
+    }
+
+    static func timeAmount(_ d: Duration) -> TimeAmount {
+        let (seconds, atto) = d.components
+        let clamped = max(0, min(seconds, 1_000_000))
+        return .nanoseconds(clamped * 1_000_000_000 + atto / 1_000_000_000)
+    }
+
+    static func seconds(_ d: Duration) -> String {
+        let (seconds, atto) = d.components
+        let tenths = atto / 100_000_000_000_000_000
+        return tenths == 0 ? "\(seconds)" : "\(seconds).\(tenths)"
     }
 
     public func shutdown() async {

@@ -23,39 +23,45 @@ public struct HappyAPI: Sendable {
         public var bodyPrefix: String = ""
     }
 
-    func send<T: Decodable & Sendable>(
-        _ method: String, _ path: String, body: (some Encodable)?, token: String? = nil, as: T.Type
+    func send<T: WireReply>(
+        _ method: String, _ path: String, body: JSONValue?, token: String? = nil, as: T.Type,
+        timeout: Duration? = nil
     ) async throws -> Reply<T> {
         var headers = Self.baseHeaders
         var bytes: [UInt8]?
         if let body {
             headers["Content-Type"] = "application/json"
-            bytes = Array(try JSONEncoder().encode(body))
+            bytes = Array(body.compact().utf8)
         }
         if let token { headers["Authorization"] = "Bearer \(token)" }
-        let response = try await transport.send(
-            HTTPRequest(method: method, url: server + path, headers: headers, body: bytes, timeout: requestTimeout))
+        let response = try await transport.send(HTTPRequest(
+            method: method, url: server + path, headers: headers, body: bytes,
+            timeout: timeout.map { min($0, requestTimeout) } ?? requestTimeout))
         var reply = Reply<T>(status: response.status, value: nil, error: nil, retryAfter: response.header("retry-after"))
+        let json = try? JSONParser.parse(response.body)
         if (200..<300).contains(response.status) {
-            do { reply.value = try JSONDecoder().decode(T.self, from: Data(response.body)) } catch {
+            do {
+                guard let json, case .object = json else { throw WireShapeError(field: "(the body)") }
+                reply.value = try T(json: json)
+            } catch {
                 throw HappyError.badResponse("\(method) \(path) answered \(response.status) with a body that is not the expected JSON")
             }
         } else {
-            reply.error = (try? JSONDecoder().decode(ErrorReply.self, from: Data(response.body)))?.error
+            reply.error = json?["error"]?.stringValue
             reply.bodyPrefix = String(decoding: response.body.prefix(512), as: UTF8.self)
         }
         return reply
     }
 
-    private struct NoBody: Encodable {}
-
     /// Headers every request carries (PROTOCOL: `X-Happy-Client: cli/<version>`).
     static let baseHeaders = ["X-Happy-Client": HappyVersion.clientHeader, "Accept": "application/json"]
 
-    /// `POST /v1/auth/request` — create or poll a terminal auth request.
-    public func requestAuth(publicKey: [UInt8]) async throws -> Reply<AuthRequestReply> {
-        try await send("POST", "/v1/auth/request", body: AuthRequestBody(publicKey: Base64.encode(publicKey), supportsV2: true),
-                       as: AuthRequestReply.self)
+    /// `POST /v1/auth/request` — create or poll a terminal auth request. `timeout` bounds the whole exchange
+    /// (shorter than the API's default when the login's own deadline is near).
+    public func requestAuth(publicKey: [UInt8], timeout: Duration? = nil) async throws -> Reply<AuthRequestReply> {
+        try await send("POST", "/v1/auth/request",
+                       body: AuthRequestBody(publicKey: Base64.encode(publicKey), supportsV2: true).json,
+                       as: AuthRequestReply.self, timeout: timeout)
     }
 
     /// `POST /v1/auth` — the approving side logs in with a signed challenge.
@@ -63,32 +69,39 @@ public struct HappyAPI: Sendable {
         let challenge = SigningKeyPair.randomChallenge()
         let body = AuthChallengeBody(publicKey: Base64.encode(key.publicKey), challenge: Base64.encode(challenge),
                                      signature: Base64.encode(key.sign(challenge)))
-        return try await send("POST", "/v1/auth", body: body, as: TokenReply.self)
+        return try await send("POST", "/v1/auth", body: body.json, as: TokenReply.self)
     }
 
     /// `GET /v1/auth/request/status?publicKey=…`
     public func requestStatus(publicKey: [UInt8]) async throws -> Reply<RequestStatusReply> {
-        let query = Base64.encode(publicKey).addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
-        return try await send("GET", "/v1/auth/request/status?publicKey=\(query)", body: NoBody?.none,
-                              as: RequestStatusReply.self)
+        // Standard base64 in a query: only `+`, `/` and `=` need escaping.
+        let query = Base64.encode(publicKey).utf8.map { byte -> String in
+            switch byte {
+            case UInt8(ascii: "+"): "%2B"
+            case UInt8(ascii: "/"): "%2F"
+            case UInt8(ascii: "="): "%3D"
+            default: String(UnicodeScalar(byte))
+            }
+        }.joined()
+        return try await send("GET", "/v1/auth/request/status?publicKey=\(query)", body: nil, as: RequestStatusReply.self)
     }
 
     /// `POST /v1/auth/response` — answer a terminal's request with a sealed bundle.
     public func respond(publicKey: [UInt8], bundle: [UInt8], token: String) async throws -> Reply<SuccessReply> {
         try await send("POST", "/v1/auth/response",
-                       body: AuthResponseBody(publicKey: Base64.encode(publicKey), response: Base64.encode(bundle)),
+                       body: AuthResponseBody(publicKey: Base64.encode(publicKey), response: Base64.encode(bundle)).json,
                        token: token, as: SuccessReply.self)
     }
 
     /// `POST /v1/auth/mtls` over a connection that presents the client certificate.
     public func mtlsLogin() async throws -> Reply<TokenReply> {
-        try await send("POST", "/v1/auth/mtls", body: [String: String](), as: TokenReply.self)
+        try await send("POST", "/v1/auth/mtls", body: .object([]), as: TokenReply.self)
     }
 
     /// `POST /v1/auth/mtls/claim {"code"}` — trades the browser hand-off's single-use code for a token (PROTOCOL §2,
     /// §6). Sent without a client certificate. The code is never logged (it travels in the body only).
     public func mtlsClaim(code: String) async throws -> Reply<TokenReply> {
-        try await send("POST", "/v1/auth/mtls/claim", body: ["code": code], as: TokenReply.self)
+        try await send("POST", "/v1/auth/mtls/claim", body: .object([("code", .string(code))]), as: TokenReply.self)
     }
 
     /// `GET /v1/features` as raw JSON (its shape varies between servers).

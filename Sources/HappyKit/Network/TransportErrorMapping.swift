@@ -5,9 +5,22 @@ import NIOSSL
 
 /// Turns NIO / AsyncHTTPClient / TLS errors into what the user experiences. Raw library errors never reach users.
 enum TransportErrorMapping {
-    static func map(_ error: any Error, server: String) -> HappyError {
-        let text = String(describing: error)
+    /// `hiding`: the request's header values (a bearer token among them); library error texts can quote them, so
+    /// they are cut out of anything shown.
+    static func map(_ error: any Error, server: String, hiding secrets: [String] = []) -> HappyError {
+        var text = String(describing: error)
+        for secret in secrets where secret.count >= 4 { text = text.replacing(secret, with: "<redacted>") }
         let lower = text.lowercased()
+        if lower.contains("unsupported_protocol") || lower.contains("wrong_version_number")
+            || lower.contains("protocol_version") || lower.contains("no_protocols_available")
+        {
+            return .serverUnreachable(server: server, reason: "the server does not offer TLS 1.2 or newer, which happy requires")
+        }
+        if lower.contains("eof during handshake") || lower.contains("uncleanshutdown")
+            || (lower.contains("handshake") && lower.contains("closed"))
+        {
+            return .serverUnreachable(server: server, reason: "the server accepted the connection, then closed it during the TLS handshake")
+        }
         // The server (or its proxy) rejected our client certificate: a TLS alert during the handshake.
         let refusedMarkers = ["alert_certificate_required", "alert_bad_certificate", "sslv3_alert_bad_certificate",
                               "tlsv13_alert_certificate_required", "alert_unknown_ca", "tlsv1_alert_unknown_ca",
@@ -36,6 +49,11 @@ enum TransportErrorMapping {
             default: break
             }
         }
+        // With TLS, a reset before any answer is the server giving up in the handshake (a close with unread data
+        // in its buffer is a reset, not an end of file).
+        if let io = error as? IOError, io.errnoCode == ECONNRESET || io.errnoCode == EPIPE, server.hasPrefix("https://") {
+            return .serverUnreachable(server: server, reason: "the server accepted the connection, then closed it during the TLS handshake (connection reset)")
+        }
         if let io = error as? IOError {
             return .serverUnreachable(server: server, reason: String(cString: strerror(io.errnoCode)).lowercased())
         }
@@ -55,6 +73,6 @@ enum TransportErrorMapping {
     /// The first line of an error description, capped.
     static func shortReason(_ text: String) -> String {
         let line = text.split(separator: "\n").first.map(String.init) ?? text
-        return line.count > 160 ? String(line.prefix(157)) + "..." : line
+        return TerminalText.excerpt(line, limit: 160)
     }
 }

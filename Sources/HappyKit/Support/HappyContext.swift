@@ -16,11 +16,14 @@ public struct HappyContext: Sendable {
     public var random: @Sendable () -> Double
     /// Signals and process control for stopping the daemon.
     public var processes: ProcessControl
+    /// Holds off signal-driven exits while credentials are written.
+    public var signals: SignalGuard
 
     public init(
         console: Console, makeTransport: @escaping @Sendable (TransportOptions) throws -> any HTTPTransport,
         timing: Timing, environment: [String: String], home: HappyHome, browser: any BrowserOpener,
-        hostName: String, random: @escaping @Sendable () -> Double, processes: ProcessControl
+        hostName: String, random: @escaping @Sendable () -> Double, processes: ProcessControl,
+        signals: SignalGuard = .none
     ) {
         self.console = console
         self.makeTransport = makeTransport
@@ -31,6 +34,7 @@ public struct HappyContext: Sendable {
         self.hostName = hostName
         self.random = random
         self.processes = processes
+        self.signals = signals
     }
 
     /// Makes the run's transport, hands it to `body`, and always shuts it down (connections closed) before returning.
@@ -51,16 +55,29 @@ public struct HappyContext: Sendable {
     /// `HAPPY_DEBUG=1` (or `--debug`, which sets it).
     public var isDebug: Bool { ["1", "true", "yes"].contains(environment["HAPPY_DEBUG"]?.lowercased() ?? "") }
 
-    /// The server base URL: `--server`, else `HAPPY_SERVER_URL`, else the public server (PROTOCOL §4).
-    public func serverURL(override: String?) -> String {
-        let raw = override ?? environment["HAPPY_SERVER_URL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? "https://api.cluster-fluster.com"
-        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    /// The server base URL (PROTOCOL §3): `--server`, else `HAPPY_SERVER_URL`, else `serverUrl` in settings.json,
+    /// else the public server (`ResolvedURL.server`); validated (`ServerURL`), so a bad value is a usage error
+    /// before anything else happens.
+    public func serverURL(override: String?) throws -> String {
+        let resolved = server(override: override)
+        return try ServerURL.validated(resolved.url, source: resolved.source.label(for: "server"))
     }
 
-    public var webappURL: String {
-        let raw = environment["HAPPY_WEBAPP_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "https://app.happy.engineering"
-        return raw.hasSuffix("/") ? String(raw.dropLast()) : raw
+    /// The server and where it came from. settings.json is read only when neither the flag nor the environment
+    /// names a server; a corrupt file names nothing here (it is reported where it is read for its own sake).
+    public func server(override: String?) -> ResolvedURL {
+        let needsSettings = ResolvedURL.present(override) == nil && ResolvedURL.present(environment["HAPPY_SERVER_URL"]) == nil
+        return ResolvedURL.server(flag: override, environment: environment,
+                                  settings: needsSettings ? try? Settings.load(from: home) : nil)
+    }
+
+    /// The web app base URL: `HAPPY_WEBAPP_URL`, else `webappUrl` in settings.json, else the public web app;
+    /// validated like the server's.
+    public func webappURL() throws -> String {
+        let needsSettings = ResolvedURL.present(environment["HAPPY_WEBAPP_URL"]) == nil
+        let resolved = ResolvedURL.webapp(environment: environment,
+                                          settings: needsSettings ? try? Settings.load(from: home) : nil)
+        return try ServerURL.validated(resolved.url, source: resolved.source.label(for: "webapp"))
     }
 
     /// Extra CA roots: `--ca`, else `HAPPY_CA_FILE`.
@@ -90,29 +107,27 @@ public struct Timing: Sendable {
     }
 }
 
-/// Signals and waiting on processes (the daemon), injected so tests never signal a real pid.
+/// Signals and process control for stopping the daemon, injected so tests never signal a real pid.
 public struct ProcessControl: Sendable {
     /// True while the pid exists.
     public var isAlive: @Sendable (Int32) -> Bool
     /// Sends a signal; returns whether it was delivered.
     public var signal: @Sendable (Int32, Int32) -> Bool
-    /// The command line of a pid, when readable (to check a pid still belongs to a happy daemon).
-    public var commandLine: @Sendable (Int32) -> String?
+    /// Whether the pid is shown to be the happy daemon of the home (PROTOCOL §3); only then is it signalled.
+    public var proveDaemon: @Sendable (Int32, HappyHome) -> DaemonProof
 
     public init(isAlive: @escaping @Sendable (Int32) -> Bool, signal: @escaping @Sendable (Int32, Int32) -> Bool,
-                commandLine: @escaping @Sendable (Int32) -> String?) {
+                proveDaemon: @escaping @Sendable (Int32, HappyHome) -> DaemonProof) {
         self.isAlive = isAlive
         self.signal = signal
-        self.commandLine = commandLine
+        self.proveDaemon = proveDaemon
     }
 
     public static func live() -> ProcessControl {
-        ProcessControl(
-            isAlive: { pid in kill(pid, 0) == 0 || errno == EPERM },
-            signal: { pid, sig in kill(pid, sig) == 0 },
-            commandLine: { pid in
-                guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
-                return String(decoding: data.map { $0 == 0 ? 0x20 : $0 }, as: UTF8.self)
-            })
+        let inspector = ProcDaemonInspector()
+        return ProcessControl(
+            isAlive: { pid in pid > 0 && (kill(pid, 0) == 0 || errno == EPERM) },
+            signal: { pid, sig in pid > 1 && kill(pid, sig) == 0 },
+            proveDaemon: { pid, home in inspector.prove(pid: pid, home: home) })
     }
 }

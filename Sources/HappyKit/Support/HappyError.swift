@@ -26,7 +26,10 @@ public enum HappyError: Error, Equatable, Sendable {
         }
     }
 
-    public var userMessage: String {
+    /// One line: whatever a server, file or certificate contributed is shown with control characters escaped.
+    public var userMessage: String { TerminalText.escape(rawMessage) }
+
+    private var rawMessage: String {
         switch self {
         case .serverUnreachable(let server, let reason):
             "happy: cannot reach \(server): \(reason). Check the network, or --server / HAPPY_SERVER_URL."

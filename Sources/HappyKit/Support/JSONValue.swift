@@ -47,26 +47,27 @@ public enum JSONValue: Equatable, Sendable {
         return out
     }
 
-    /// One line, no spaces: `JSON.stringify(value)`.
-    public func compact() -> String {
+    /// One line, no spaces: `JSON.stringify(value)`. `escapingAllControls` also writes DEL, C1 controls and
+    /// bidirectional overrides as `\uXXXX` (the same value, safe to show on a terminal).
+    public func compact(escapingAllControls: Bool = false) -> String {
         var out = ""
-        write(into: &out, indent: nil, step: "")
+        write(into: &out, indent: nil, step: "", escapeAll: escapingAllControls)
         return out
     }
 
-    private func write(into out: inout String, indent: String?, step: String) {
+    private func write(into out: inout String, indent: String?, step: String, escapeAll: Bool = false) {
         switch self {
         case .null: out += "null"
         case .bool(let b): out += b ? "true" : "false"
         case .number(let n): out += n
-        case .string(let s): JSONValue.quote(s, into: &out)
+        case .string(let s): JSONValue.quote(s, into: &out, escapeAll: escapeAll)
         case .array(let items):
             if items.isEmpty { out += "[]"; return }
             out += "["
             for (i, item) in items.enumerated() {
                 if i > 0 { out += "," }
                 if let indent { out += "\n" + indent + step }
-                item.write(into: &out, indent: indent.map { $0 + step }, step: step)
+                item.write(into: &out, indent: indent.map { $0 + step }, step: step, escapeAll: escapeAll)
             }
             if let indent { out += "\n" + indent }
             out += "]"
@@ -76,9 +77,9 @@ public enum JSONValue: Equatable, Sendable {
             for (i, (key, value)) in pairs.enumerated() {
                 if i > 0 { out += "," }
                 if let indent { out += "\n" + indent + step }
-                JSONValue.quote(key, into: &out)
+                JSONValue.quote(key, into: &out, escapeAll: escapeAll)
                 out += indent == nil ? ":" : ": "
-                value.write(into: &out, indent: indent.map { $0 + step }, step: step)
+                value.write(into: &out, indent: indent.map { $0 + step }, step: step, escapeAll: escapeAll)
             }
             if let indent { out += "\n" + indent }
             out += "}"
@@ -87,7 +88,7 @@ public enum JSONValue: Equatable, Sendable {
 
     /// JSON.stringify's string escaping: `"`, `\`, the short escapes, other controls as \u00XX, lone surrogates
     /// cannot occur in Swift strings. Everything else, `/` and non-ASCII included, is written as is.
-    static func quote(_ s: String, into out: inout String) {
+    static func quote(_ s: String, into out: inout String, escapeAll: Bool = false) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
@@ -98,7 +99,7 @@ public enum JSONValue: Equatable, Sendable {
             case "\n": out += "\\n"
             case "\r": out += "\\r"
             case "\t": out += "\\t"
-            case let c where c.value < 0x20:
+            case let c where c.value < 0x20 || (escapeAll && TerminalText.isControl(c)):
                 let hex = String(c.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             default: out.unicodeScalars.append(scalar)

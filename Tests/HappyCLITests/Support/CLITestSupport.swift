@@ -68,8 +68,8 @@ extension HappyContext {
                 signal: { _, _ in
                     unexpected("signal"); return false
                 },
-                commandLine: { _ in
-                    unexpected("commandLine"); return nil
+                proveDaemon: { _, _ in
+                    unexpected("proveDaemon"); return .unproven("unexpected")
                 }))
     }
 }

@@ -71,9 +71,9 @@ extension ProcessControl {
                     "signal(\(pid), \(sig)) used, but the test gave no processes", sourceLocation: sourceLocation)
                 return false
             },
-            commandLine: {
-                Issue.record("commandLine(\($0)) used, but the test gave no processes", sourceLocation: sourceLocation)
-                return nil
+            proveDaemon: { pid, _ in
+                Issue.record("proveDaemon(\(pid)) used, but the test gave no processes", sourceLocation: sourceLocation)
+                return .unproven("unexpected")
             })
     }
 }
@@ -143,6 +143,11 @@ final class FakeDaemon: Sendable {
                 }
                 return true
             },
-            commandLine: { [self] pid in pid == self.pid ? commandLine : nil })
+            proveDaemon: { [self] pid, _ in
+                // The live rule is proven on real processes (e2e); here a daemon's command line stands for proof.
+                pid == self.pid && commandLine?.contains("daemon start-sync") == true
+                    ? .proven("pid \(pid) is the fake daemon")
+                    : .unproven("pid \(pid) is not a happy daemon (\(commandLine ?? "?"))")
+            })
     }
 }

@@ -10,10 +10,12 @@ enum GeneratedPKI {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/bash")
         p.arguments = [Binaries.repositoryRoot + "/scripts/make-test-pki.sh", dir, String(ocspPort)]
+        p.environment = TestEnvironment.clean()
         try? p.run()
         p.waitUntilExit()
-        precondition(p.terminationStatus == 0, "make-test-pki.sh failed")
-        atexit { }
+        precondition(p.terminationStatus == 0,
+                     "make-test-pki.sh failed: it needs openssl, which scripts/install-deps.sh (make test) installs")
+        atexit { try? FileManager.default.removeItem(atPath: GeneratedPKI.directory) }
         return dir
     }()
 
@@ -42,9 +44,10 @@ final class NginxProxy: @unchecked Sendable {
     let url: String
     let scratch: Scratch
 
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/sbin/nginx") }
+    static let executable = "/usr/sbin/nginx"
 
     init(upstream: String, verifyClient: String = "on") async throws {
+        try requireTool(Self.executable, package: "nginx-light")
         scratch = try Scratch()
         let port = freeLoopbackPort()
         let dir = scratch.path
@@ -79,8 +82,8 @@ final class NginxProxy: @unchecked Sendable {
             }
             """
         try config.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        spawned = try Spawned("/usr/sbin/nginx", ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
-                              environment: ProcessInfo.processInfo.environment, in: dir)
+        spawned = try Spawned(Self.executable, ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
+                              environment: TestEnvironment.clean(), in: dir)
         url = "https://127.0.0.1:\(port)"
         // Ready when the port accepts connections.
         for _ in 0..<200 {
@@ -101,11 +104,9 @@ final class NginxProxy: @unchecked Sendable {
         throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr + log)
     }
 
-    /// SIGKILL: a single-process nginx (master_process off) may linger on SIGTERM; it holds nothing to flush.
-    func stop() async {
-        kill(spawned.process.processIdentifier, SIGKILL)
-        await spawned.wait(seconds: 10)
-    }
+    /// Stops nginx before the caller returns (usable in `defer`). SIGKILL: a single-process nginx
+    /// (master_process off) may linger on SIGTERM; it holds nothing to flush.
+    func stopNow() { spawned.stopNow(SIGKILL) }
 }
 
 /// A real `openssl ocsp` responder for the test PKI on `GeneratedPKI.ocspPort`, answering from the CA database

@@ -36,6 +36,22 @@ final class Spawned: @unchecked Sendable {
         try process.run()
     }
 
+    /// A process never outlives the test that spawned it: one still running when its last reference goes (a test
+    /// that threw before waiting for it) is killed and reaped here.
+    deinit {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+        }
+    }
+
+    /// Ends the process before the caller returns (usable in `defer`): sends `signal`, then waits for the exit.
+    func stopNow(_ signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
+    }
+
     var stdout: String { (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "" }
     var stderr: String { (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "" }
 
@@ -45,7 +61,7 @@ final class Spawned: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while process.isRunning {
             if Date() > deadline {
-                process.terminate()
+                kill(process.processIdentifier, SIGKILL)
                 Issue.record("process \(process.arguments ?? []) did not exit in \(seconds) s; stderr: \(stderr)")
                 break
             }
@@ -57,8 +73,30 @@ final class Spawned: @unchecked Sendable {
 
     /// Polls until `predicate(stdout)` holds.
     func waitForOutput(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        try await waitFor(seconds: seconds) { predicate($0.stdout) }
+    }
+
+    /// Polls until `predicate(stderr)` holds.
+    func waitForErrorOutput(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        try await waitFor(seconds: seconds) { predicate($0.stderr) }
+    }
+
+    private func waitFor(seconds: Double, _ predicate: (Spawned) -> Bool) async throws {
         let deadline = Date().addingTimeInterval(seconds)
-        while !predicate(stdout) {
+        while !predicate(self) {
+            guard process.isRunning else {
+                if predicate(self) { return }   // it printed, then exited, between the two checks
+                throw SpawnError.exited(stdout: stdout, stderr: stderr)
+            }
+            guard Date() < deadline else { throw SpawnError.timedOut(stdout: stdout, stderr: stderr) }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    /// Polls until `predicate(stderr)` holds.
+    func waitForError(seconds: Double = 20, _ predicate: (String) -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while !predicate(stderr) {
             guard process.isRunning else { throw SpawnError.exited(stdout: stdout, stderr: stderr) }
             guard Date() < deadline else { throw SpawnError.timedOut(stdout: stdout, stderr: stderr) }
             try await Task.sleep(for: .milliseconds(20))

@@ -8,9 +8,10 @@ final class Tinyproxy: @unchecked Sendable {
     let scratch: Scratch
     var log: String { (try? String(contentsOfFile: scratch.path + "/tinyproxy.log", encoding: .utf8)) ?? "" }
 
-    static var isAvailable: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/tinyproxy") }
+    static let executable = "/usr/bin/tinyproxy"
 
     init() async throws {
+        try requireTool(Self.executable, package: "tinyproxy")
         scratch = try Scratch()
         let port = freeLoopbackPort()
         let user = getuid() == 0 ? "User root\nGroup root\n" : ""
@@ -23,17 +24,17 @@ final class Tinyproxy: @unchecked Sendable {
             MaxClients 20
             Allow 127.0.0.1
             """.write(toFile: scratch.path + "/tinyproxy.conf", atomically: true, encoding: .utf8)
-        spawned = try Spawned("/usr/bin/tinyproxy", ["-d", "-c", scratch.path + "/tinyproxy.conf"],
-                              environment: ProcessInfo.processInfo.environment, in: scratch.path)
+        spawned = try Spawned(Self.executable, ["-d", "-c", scratch.path + "/tinyproxy.conf"],
+                              environment: TestEnvironment.clean(), in: scratch.path)
         url = "http://127.0.0.1:\(port)"
-        for _ in 0..<200 {
+        for _ in 0..<400 {
             if log.contains("Reloading config file finished") || log.contains("Starting main loop") { return }
+            guard spawned.process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(25))
         }
+        throw SpawnError.exited(stdout: spawned.stdout, stderr: spawned.stderr + log)
     }
 
-    func stop() async {
-        kill(spawned.process.processIdentifier, SIGKILL)
-        await spawned.wait(seconds: 10)
-    }
+    /// Stops tinyproxy before the caller returns (usable in `defer`).
+    func stopNow() { spawned.stopNow(SIGKILL) }
 }
