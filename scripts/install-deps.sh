@@ -9,7 +9,7 @@ build=(pkg-config libsodium-dev libqrencode-dev libssl-dev libp11-kit-dev)
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · softhsm2, opensc, libengine-pkcs11-openssl, p11-kit: PKCS#11 tokens
 test=("${build[@]}" openssl ca-certificates nginx-light tinyproxy zbar-tools util-linux procps make dpkg-dev
-      binutils softhsm2 opensc libengine-pkcs11-openssl p11-kit)
+      binutils strace softhsm2 opensc libengine-pkcs11-openssl p11-kit)
 
 case "${1:-test}" in
     build) packages=("${build[@]}") ;;

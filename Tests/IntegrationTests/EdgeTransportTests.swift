@@ -101,7 +101,7 @@ struct EdgeTransportTests {
             "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki + "/server.pem", "-key", pki + "/server.key",
             "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-www", "-quiet",
         ], environment: TestEnvironment.clean(), in: scratch.path)
-        defer { server.process.terminate(); server.process.waitUntilExit() }
+        defer { server.stopNow(SIGKILL) }
         try await waitForListener(port: port)
         let r = try await login(scratch, ["--timeout", "10", "--server", "https://127.0.0.1:\(port)", "--ca", pki + "/ca.pem"])
         #expect(r.status == 69, "\(r.stderr)")

@@ -33,7 +33,10 @@ public struct CertificateHandoffFlow: Sendable {
 
     public func run() async throws {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
-        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
+        if options.force {
+            _ = try context.home.checkWritable()   // a home that cannot take the new login keeps the old one
+            try await LogoutFlow(context: context, server: options.server).clearForRelogin()
+        }
         try await runAfterPreflight()
     }
 

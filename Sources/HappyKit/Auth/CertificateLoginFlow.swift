@@ -63,10 +63,10 @@ public struct CertificateLoginFlow: Sendable {
         try await RevocationPreflight(mode: options.revocationCheck, context: context, caFile: options.caFile)
             .check(leafDER: leaf, issuerDER: issuer)
 
-        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
         for warning in context.home.permissionWarnings() { console.warn(warning) }
-        // The home must take the credentials before the server is asked anything.
+        // The home must take the credentials before anything is changed or the server is asked anything.
         let createdHome = try context.home.checkWritable()
+        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
         let machineId: String
         do {
             let token = try await context.withTransport(

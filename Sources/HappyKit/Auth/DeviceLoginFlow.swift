@@ -15,11 +15,11 @@ public struct DeviceLoginFlow: Sendable {
     /// Runs the whole login; returns normally on success or when already logged in.
     public func run() async throws {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
-        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
-
         for warning in context.home.permissionWarnings() { context.console.warn(warning) }
-        // The home must take the credentials before the server is asked anything.
+        // The home must take the credentials before anything is changed or the server is asked anything: a full,
+        // read-only or foreign home fails here with the old login (if any) untouched.
         let createdHome = try context.home.checkWritable()
+        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
         let accessKey: AccessKey
         let machineId: String
         do {

@@ -6,6 +6,7 @@ extension StatusReport {
         // Every value here comes from files (or the environment): shown with control characters escaped.
         func e(_ text: String) -> String { TerminalText.escape(text) }
         if let problem { console.error(e(problem)) }
+        for warning in warnings { console.warn(warning) }
         console.out("Authentication Status")
         console.out("")
         if isLoggedIn {
@@ -70,6 +71,7 @@ extension StatusReport {
             ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))))
         }
         if let problem { pairs.append(("problem", .string(problem))) }
+        if !warnings.isEmpty { pairs.append(("warnings", .array(warnings.map { .string($0) }))) }
         return JSONValue.object(pairs).compact(escapingAllControls: true)
     }
 

@@ -15,6 +15,8 @@ public struct StatusReport: Sendable {
     public var certificate: CertificateLoginMetadata?
     /// The server a login or approve would use now, and where it came from (status has no --server flag).
     public var server: ResolvedURL
+    /// ssh-style warnings about the home's permissions (stderr; `warnings` in JSON).
+    public var warnings: [String] = []
     /// A problem reading the files (corrupt access.key, unreadable settings), as one line.
     public var problem: String?
 
@@ -41,6 +43,7 @@ public struct StatusReport: Sendable {
             report.problem = report.problem ?? error.userMessage
         } catch {}
         report.machineId = settings?.machineId
+        report.warnings = home.permissionWarnings()
         report.server = ResolvedURL.server(flag: nil, environment: context.environment, settings: settings)
         switch DaemonState.read(from: home) {
         case .none: break

@@ -143,11 +143,15 @@ final class OCSPQuery {
     /// Every certificate in a PEM file (the `--ca` bundle, another place an issuer may be found), as DER; empty when
     /// the file cannot be read.
     static func certificates(inPEMFile path: String) -> [[UInt8]] {
-        guard let bio = BIO_new_file(path, "r") else {
+        // Only a regular file of at most 1 MiB (a FIFO given as --ca must not hang the login).
+        guard let pem = try? BoundedFile.read(path), !pem.isEmpty,
+            let bio = pem.withUnsafeBytes({ BIO_new_mem_buf($0.baseAddress, Int32($0.count)) })
+        else {
             OpenSSLErrors.clear()
             return []
         }
         defer {
+            withExtendedLifetime(pem) {}   // the memory BIO reads `pem` in place
             BIO_free(bio)
             OpenSSLErrors.clear()
         }

@@ -23,7 +23,7 @@ public struct DaemonState: Sendable, Equatable {
             guard let read = try home.read(home.daemonStatePath) else { return .none }
             bytes = read
         } catch HappyError.fileProblem(_, let reason) {
-            return .invalid("daemon.state.json \(reason)")
+            return .invalid("daemon.state.json: \(reason)")
         } catch {
             return .invalid("daemon.state.json cannot be read")
         }

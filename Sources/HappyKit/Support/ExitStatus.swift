@@ -7,5 +7,10 @@ public enum ExitStatus: Int32, Error, Sendable, CaseIterable {
     case timedOut = 75
     case badResponse = 76
     case refused = 77
+    /// SIGHUP (128 + 1); nothing was written.
+    case hungUp = 129
+    /// SIGINT (128 + 2); nothing was written.
     case interrupted = 130
+    /// SIGTERM (128 + 15); nothing was written.
+    case terminated = 143
 }
