@@ -145,6 +145,17 @@ struct EdgeTransportTests {
         #expect(status.status == 1 && !status.stdout.contains("\u{07}") && !status.stderr.contains("\u{07}"))
     }
 
+    /// Text from a server reaches the terminal with its control characters escaped.
+    @Test func serverTextIsEscapedOnTheTerminal() async throws {
+        let server = try await HostileServer("evil-text")
+        defer { server.stopNow() }
+        let scratch = try Scratch()
+        let r = try await login(scratch, ["--timeout", "10", "--server", server.httpURL])
+        #expect(r.status == 76, "\(r.stderr)")
+        #expect(r.stderr.contains("\\u{1B}]0;owned"), "\(r.stderr)")
+        #expect(!r.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 || $0.value == 0x9B })
+    }
+
     /// Replies resolve duplicate keys as JSON.parse does: the last wins.
     @Test func duplicateKeysInARepliesResolveAsJavaScriptDoes() throws {
         let reply = try AuthRequestReply(json: try JSONParser.parse(#"{"state":"authorized","state":"requested"}"#))

@@ -10,6 +10,7 @@ Modes:
   big-chunked   200, chunked, 2 MiB JSON body and no Content-Length
   retry-zero    503 with Retry-After: 0 to every request
   huge-numbers  503 with Retry-After and Content-Length far beyond 64 bits
+  evil-text     200 with a request state full of terminal escape sequences (as JSON escapes)
 Every request line is appended to the log file when one is given.
 """
 import socket
@@ -77,6 +78,10 @@ def handle(conn):
                 body = b'{"error": "busy"}'
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 0\r\nContent-Type: application/json\r\n"
                              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+            elif mode == "evil-text":
+                body = b'{"state": "\\u001b]0;owned\\u0007\\u001b[2J\\u009b31m", "state2": 1}'
+                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+                             + body)
             elif mode == "huge-numbers":
                 conn.sendall(b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 99999999999999999999999999\r\n"
                              b"Content-Length: 99999999999999999999999999\r\n\r\n")
