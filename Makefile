@@ -9,7 +9,7 @@ BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_DIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_DIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all deps build release test demo bench completions man install uninstall clean
+.PHONY: all deps build release test lint deb demo bench completions man install uninstall clean
 
 # Debian packages the build and the tests use (only missing ones are installed).
 deps:
@@ -27,6 +27,11 @@ release:
 test: deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
+
+# `swift format lint --strict` with the committed .swift-format over Sources, Tests and Package.swift; fails on any
+# rule finding (the layout pass is only counted: see scripts/lint.sh).
+lint:
+	scripts/lint.sh
 
 # A real login against the local server, approved by its built-in account.
 demo:
