@@ -33,6 +33,11 @@ test: deps
 lint:
 	scripts/lint.sh
 
+# happy_<version>_<arch>.deb in the repository root: stripped binary, man page, completions, Depends from
+# dpkg-shlibdeps (scripts/make-deb.sh).
+deb:
+	scripts/make-deb.sh
+
 # A real login against the local server, approved by its built-in account.
 demo:
 	scripts/demo.sh
