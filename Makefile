@@ -24,8 +24,11 @@ release:
 	$(SWIFT) build $(RELEASE_FLAGS) --product happy
 
 # Unit, CLI and end-to-end tests (the e2e tests spawn the built binaries against the local server).
+# The release binary too: DebianPackageTests packages it (a test cannot run `swift build` while `swift test` holds the
+# lock on .build).
 test: deps
 	$(SWIFT) build --build-tests
+	$(SWIFT) build $(RELEASE_FLAGS) --product happy
 	$(SWIFT) test --skip-build
 
 # `swift format lint --strict` with the committed .swift-format over Sources, Tests and Package.swift; fails on any

@@ -3,7 +3,9 @@
 # binary (static Swift runtime) in /usr/bin, the man page, and the completions where Debian's bash-completion, zsh and
 # fish look. `Depends` comes from dpkg-shlibdeps over the binary's shared libraries (dpkg-dev, see
 # scripts/install-deps.sh), so it names libsodium, libqrencode, libssl, libc … and never a Swift runtime.
-# Prints the path of the .deb on its last line.
+# Prints the path of the .deb on its last line. HAPPY_DEB_PREBUILT=1 packages the release binary already in .build
+# instead of building it: `swift test` holds SwiftPM's lock on .build, so a test cannot run `swift build` (make test
+# builds the release binary before the tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -14,8 +16,13 @@ arch=$(dpkg --print-architecture)
 deb="$root/happy_${version}_${arch}.deb"
 
 flags=(-c release --static-swift-stdlib)
-swift build "${flags[@]}" --product happy
-bin="$(swift build "${flags[@]}" --show-bin-path)/happy"
+if [ "${HAPPY_DEB_PREBUILT:-}" = 1 ]; then
+    bin="$root/.build/release/happy"
+    [ -x "$bin" ] || { echo "make-deb: no $bin: run swift build ${flags[*]} --product happy" >&2; exit 1; }
+else
+    swift build "${flags[@]}" --product happy
+    bin="$(swift build "${flags[@]}" --show-bin-path)/happy"
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
