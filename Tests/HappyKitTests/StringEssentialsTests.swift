@@ -1,6 +1,7 @@
 import Foundation
-@testable import HappyKit
 import Testing
+
+@testable import HappyKit
 
 /// The stdlib stand-ins for the Foundation string calls HappyKit gave up (String+Essentials) answer as Foundation does.
 @Suite("string helpers match Foundation")
