@@ -9,7 +9,7 @@ BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_DIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_DIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all deps build release test demo bench completions man install uninstall clean
+.PHONY: all deps build release test lint deb demo bench completions man install uninstall clean
 
 # Debian packages the build and the tests use (only missing ones are installed).
 deps:
@@ -24,9 +24,22 @@ release:
 	$(SWIFT) build $(RELEASE_FLAGS) --product happy
 
 # Unit, CLI and end-to-end tests (the e2e tests spawn the built binaries against the local server).
+# The release binary too: DebianPackageTests packages it (a test cannot run `swift build` while `swift test` holds the
+# lock on .build).
 test: deps
 	$(SWIFT) build --build-tests
+	$(SWIFT) build $(RELEASE_FLAGS) --product happy
 	$(SWIFT) test --skip-build
+
+# `swift format lint --strict` with the committed .swift-format over Sources, Tests and Package.swift; fails on any
+# rule finding (the layout pass is only counted: see scripts/lint.sh).
+lint:
+	scripts/lint.sh
+
+# happy_<version>_<arch>.deb in the repository root: stripped binary, man page, completions, Depends from
+# dpkg-shlibdeps (scripts/make-deb.sh).
+deb:
+	scripts/make-deb.sh
 
 # A real login against the local server, approved by its built-in account.
 demo:

@@ -1,4 +1,5 @@
 import Foundation
+import HappyKit
 import Testing
 
 /// The committed completions and man page match the ArgumentParser definitions; README's flags exist.
@@ -82,5 +83,4 @@ struct CompletionsTests {
     }
 }
 
-import HappyKit
 enum HappyVersionProbe { static let version = HappyVersion.current }

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Dispatch
-import Foundation
+import FoundationEssentials
 import HappyKit
 
 /// The seam every command shares: `run(in:)` does the work against an injected context; `execute(in:)` is the one

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HappyKit
 
 /// The terminal: stdout/stderr lines (flushed at once, so a pipe reader sees the approval URL while we poll),
@@ -26,7 +27,7 @@ enum LiveConsole {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 { if errno == EINTR { continue }; return }
             offset += n
         }

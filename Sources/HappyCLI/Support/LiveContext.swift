@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HappyKit
 
 /// The real world, assembled once per run. Nothing here opens a connection: the transport is made on demand.
@@ -26,7 +27,9 @@ enum LiveContext {
     static func userHome(_ environment: [String: String]) -> String {
         if let home = environment["HOME"], !home.isEmpty { return home }
         if let pw = getpwuid(getuid()), let dir = pw.pointee.pw_dir { return String(cString: dir) }
-        return NSTemporaryDirectory()
+        // NSTemporaryDirectory(), which FoundationEssentials lacks: $TMPDIR, else /tmp, with a trailing slash.
+        let tmp = environment["TMPDIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+        return tmp.hasSuffix("/") ? tmp : tmp + "/"
     }
 
     /// gethostname(2): no DNS lookup, so `status` stays fast.

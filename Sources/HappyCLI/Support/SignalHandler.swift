@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import HappyKit
 
 /// The write end of the self-pipe: the only thing the C signal handler touches (async-signal-safe `write`).
@@ -14,7 +15,7 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
     /// How long a cancelled run may take to unwind before the process exits anyway.
     static let unwindSeconds: Int32 = 2
 
-    private let lock = NSLock()
+    private let lock = PThreadLock()
     private var cancel: (@Sendable () -> Void)?
     private var first: Int32?
     private var holding = 0
@@ -50,9 +51,7 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
         sigemptyset(&mask)
         for sig in handled { sigaddset(&mask, sig) }
         pthread_sigmask(SIG_UNBLOCK, &mask, nil)
-        let thread = Thread { handler.watch() }
-        thread.stackSize = 1 << 16
-        thread.start()
+        PThread.detach(name: "happy-signals", stackSize: 1 << 16) { handler.watch() }
         return handler
     }
 

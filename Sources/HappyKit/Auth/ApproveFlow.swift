@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `happy auth approve <happy://terminal?…>` (PROTOCOL §1, the approving side, ours): from a logged-in machine,
 /// answer another terminal's request with this machine's stored keys, as the app would (PROTOCOL §5): v2

@@ -8,7 +8,7 @@ struct Backoff: Sendable {
     /// The wait after one more failure. `random` is in 0..<1; the wait is between half and all of the step.
     mutating func next(random: Double, retryAfter: String?) -> Duration {
         failures += 1
-        if let retryAfter, let seconds = Int(retryAfter.trimmingCharacters(in: .whitespaces)), seconds >= 0 {
+        if let retryAfter, let seconds = Int(retryAfter.trimmingWhitespace()), seconds >= 0 {
             return max(.seconds(min(seconds, 60)), base)
         }
         let exponent = min(failures - 1, 10)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Options of `happy auth login --method certificate`.
 public struct CertificateHandoffOptions: Sendable {
@@ -89,10 +89,7 @@ public struct CertificateHandoffFlow: Sendable {
 
     /// `<server>/v1/auth/mtls/start?returnTo=<percent-encoded loopback URL>`.
     static func startURL(server: String, returnTo: String) -> String {
-        var allowed = CharacterSet.alphanumerics
-        allowed.insert(charactersIn: "-._~")
-        let encoded = returnTo.addingPercentEncoding(withAllowedCharacters: allowed) ?? returnTo
-        return "\(server)/v1/auth/mtls/start?returnTo=\(encoded)"
+        "\(server)/v1/auth/mtls/start?returnTo=\(returnTo.percentEncodedUnreserved)"
     }
 
     /// The listener's one callback, or `approvalTimedOut` once `--timeout` seconds pass. Cancellation (Ctrl-C)

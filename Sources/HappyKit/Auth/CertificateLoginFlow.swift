@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Options of `happy auth login --cert`.
 public struct CertificateLoginOptions: Sendable {
@@ -154,9 +154,7 @@ public struct CertificateLoginFlow: Sendable {
     }
 
     static func iso(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime]
-        return f.string(from: date)
+        date.formatted(.iso8601)
     }
 
     static func describe(source: String) -> String {

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `happy auth login`, the device-keypair flow (PROTOCOL §1): ephemeral box keypair, auth request, approval
 /// target (QR or browser), polling with retries, decrypting the answer, storing credentials (PROTOCOL §3).

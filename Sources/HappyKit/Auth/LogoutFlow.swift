@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `happy auth logout` and the clearing half of `login --force`: stops a running daemon (POST /stop, wait for the
 /// pid, then SIGTERM/SIGKILL), removes credentials and the machine id, and removes the home only if it is empty.
@@ -28,7 +29,7 @@ public struct LogoutFlow: Sendable {
             console.err("This will log this machine out of Happy (\(context.home.path)).")
             console.err("\(console.warnMark) You will need to approve it again from your phone or the web app.")
             console.errRaw("Are you sure you want to log out? (y/N): ")
-            let answer = await console.readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+            let answer = await console.readLine()?.trimmingWhitespace().lowercased()
             guard answer == "y" || answer == "yes" else {
                 console.err("Logout cancelled; nothing was changed.")
                 return
@@ -116,7 +117,7 @@ public struct LogoutFlow: Sendable {
         if DaemonState.read(from: home).state?.pid == state.pid { try home.remove(home.daemonStatePath) }
         let lockPath = home.daemonStatePath + ".lock"
         if let lock = try? BoundedFile.read(lockPath, limit: 4096),
-            Int(String(decoding: lock, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) == Int(state.pid)
+            Int(String(decoding: lock, as: UTF8.self).trimmingWhitespaceAndNewlines()) == Int(state.pid)
         {
             try home.remove(lockPath)
         }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `--revocation-check`: what to do about the OCSP preflight of `login --cert` (PROTOCOL §6).
 public enum RevocationCheck: String, Sendable, CaseIterable {

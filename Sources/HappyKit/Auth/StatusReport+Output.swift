@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 extension StatusReport {
     /// Human text on stdout (the problem line, if any, on stderr).

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `happy auth status`: what the home says about this machine. Reads files only: no network, no transport.
 public struct StatusReport: Sendable {
@@ -69,7 +69,7 @@ public struct StatusReport: Sendable {
 
     /// Days until the certificate of an mTLS login expires (`ClientIdentity.daysLeft`); negative once expired.
     public func certificateDaysLeft(now: Date) -> Int? {
-        guard let text = certificate?.notAfter, let date = ISO8601DateFormatter().date(from: text) else { return nil }
+        guard let text = certificate?.notAfter, let date = try? Date(text, strategy: .iso8601) else { return nil }
         return ClientIdentity.daysLeft(until: date, now: now)
     }
 }

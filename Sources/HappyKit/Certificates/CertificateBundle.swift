@@ -1,5 +1,5 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// The certificates and private key read from `--cert`/`--key`, held as OpenSSL objects until `export` turns them
 /// into DER. Owns every object it holds and frees them in `deinit`; no OpenSSL pointer leaves this file.

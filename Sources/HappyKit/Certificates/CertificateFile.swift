@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The bytes of a `--cert` or `--key` file, read straight into locked memory because they may hold a private key.
 struct CertificateFile {

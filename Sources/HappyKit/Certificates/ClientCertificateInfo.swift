@@ -1,5 +1,6 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What `happy` shows and checks about a client certificate before using it for mTLS login (PROTOCOL §2): the same
 /// normalized shape a server or proxy derives from the certificate it receives. Public data only; no key material.
@@ -110,7 +111,7 @@ public struct ClientCertificateInfo: Sendable, Equatable, Codable {
             OpenSSLErrors.clear()
             throw HappyError.internalFailure("SHA-256 of the client certificate failed")
         }
-        return digest.prefix(Int(length)).map { String(format: "%02X", $0) }.joined()
+        return digest.prefix(Int(length)).map(\.hexUppercased).joined()
     }
 
     private static func alternativeNames(_ certificate: OpaquePointer) -> [String] {

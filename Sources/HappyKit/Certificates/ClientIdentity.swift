@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// A client certificate and its private key, loaded from `--cert`/`--key` for mTLS login (PROTOCOL §2, §4).
 /// Crosses to the TLS stack as DER bytes only; the key stays in `SecretBytes`.

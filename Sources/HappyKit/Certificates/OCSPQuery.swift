@@ -1,5 +1,5 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// What an OCSP responder said about a certificate, once its answer was verified (PROTOCOL §6).
 public enum RevocationStatus: Equatable, Sendable {

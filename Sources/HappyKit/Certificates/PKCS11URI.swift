@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// An RFC 7512 `pkcs11:` URI naming a certificate and its private key on a token (PROTOCOL §6): path attributes
 /// (`token`, `object`, `id`, `serial`, `manufacturer`, `model`, `type`, …) separated by `;`, query attributes after `?`
@@ -25,7 +25,7 @@ public struct PKCS11URI: Equatable, Sendable {
             try text.split(separator: separator).map { item in
                 let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
                 guard kv.count == 2, !kv[0].isEmpty,
-                    let name = String(kv[0]).removingPercentEncoding?.lowercased(),
+                    let name = String(kv[0]).percentDecoded?.lowercased(),
                     Self.isWellFormed(kv[1])
                 else { throw HappyError.usage("--cert: malformed pkcs11: URI attribute \"\(item.prefix(40))\"") }
                 return (name, String(kv[1]))
@@ -52,7 +52,7 @@ public struct PKCS11URI: Equatable, Sendable {
     }
 
     /// The percent-decoded value of a path attribute (nil when absent or not UTF-8).
-    public subscript(name: String) -> String? { attributes.first { $0.name == name }?.value.removingPercentEncoding }
+    public subscript(name: String) -> String? { attributes.first { $0.name == name }?.value.percentDecoded }
 
     /// Every `%` starts a two-digit hex escape, and no character needs escaping that is not escaped.
     private static func isWellFormed(_ value: Substring) -> Bool {

@@ -1,5 +1,6 @@
 internal import CPKCS11
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The certificate objects on a token, read with the PKCS#11 API itself (the OpenSSL engine only finds one object per
 /// URI): the place the OCSP preflight looks for the issuer of a token certificate (PROTOCOL §6). Only public objects
@@ -43,7 +44,7 @@ enum TokenCertificates {
         var info = ck_token_info()
         guard getInfo(slot, &info) == CKR_OK else { return false }
         func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingCharacters(in: .whitespaces)
+            withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingWhitespace()
         }
         let fields = [("token", text(info.label)), ("manufacturer", text(info.manufacturer_id)),
                       ("model", text(info.model)), ("serial", text(info.serial_number))]

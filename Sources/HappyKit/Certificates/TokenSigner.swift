@@ -1,5 +1,5 @@
 internal import COpenSSL
-import Foundation
+import FoundationEssentials
 
 /// A TLS signature scheme a token key can make (RFC 8446 names); the transport maps NIOSSL's algorithms onto these.
 enum TokenSignatureScheme: Sendable, CaseIterable {
@@ -14,7 +14,7 @@ enum TokenSignatureScheme: Sendable, CaseIterable {
 final class TokenSigner: @unchecked Sendable {   // the OpenSSL objects are only touched under `lock`
     private let engine: OpaquePointer   // ENGINE *, initialised
     private let key: OpaquePointer      // EVP_PKEY *
-    private let lock = NSLock()
+    private let lock = PThreadLock()
     /// The schemes this key type supports, best first.
     let schemes: [TokenSignatureScheme]
 

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `access.key` (PROTOCOL §3), in the TypeScript CLI's formats: `JSON.stringify(…, null, 2)`, no final newline.
 public enum AccessKey: Sendable {

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Atomic, private file writes (PROTOCOL §3, ours): a temporary file in the same directory, mode 0600, written,
 /// fsynced, renamed over the target, then the directory fsynced. A reader never sees a half-written file and a
@@ -36,7 +37,7 @@ public enum AtomicFile {
         guard fchmod(fd, mode) == 0 else { throw problem(path, "cannot set mode") }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw problem(path, "cannot write")

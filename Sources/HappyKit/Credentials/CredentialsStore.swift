@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reading and writing the login state of a home: `access.key` plus `machineId` in `settings.json`, under the
 /// home lock so two concurrent logins cannot interleave.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Whether a pid is shown to be the happy daemon of a home (PROTOCOL §3, ours). An answer to `/stop` proves
 /// nothing, and neither does "happy" somewhere in a command line: pids are reused and any local server can answer.
@@ -50,7 +51,7 @@ public struct ProcDaemonInspector: Sendable {
     /// The lock names `pid` (as its text, or as `{"pid": n}`) and `pid` has the very file (device and inode) open.
     func holdsLock(pid: Int32, lockPath: String) -> Bool {
         guard let bytes = try? BoundedFile.read(lockPath, limit: 4096) else { return false }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
         let named: Int? = Int(text) ?? (try? JSONParser.parse(text)).flatMap { DaemonState.integer($0["pid"], in: 2...Int(Int32.max)) }
         guard named == Int(pid) else { return false }
         var lock = stat()
@@ -88,7 +89,7 @@ public struct ProcDaemonInspector: Sendable {
         let fields = stat[(close + 1)...].split(separator: UInt8(ascii: " "))
         guard fields.count > 19, let ticks = Int(String(decoding: fields[19], as: UTF8.self)) else { return nil }
         let bootLine = String(decoding: boot, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("btime ") }
-        guard let btime = bootLine.flatMap({ Int($0.dropFirst(6).trimmingCharacters(in: .whitespaces)) }) else { return nil }
+        guard let btime = bootLine.flatMap({ Int($0.dropFirst(6).trimmingWhitespace()) }) else { return nil }
         let hz = sysconf(Int32(_SC_CLK_TCK))
         guard hz > 0 else { return nil }
         return btime + ticks / hz
@@ -108,7 +109,7 @@ public struct ProcDaemonInspector: Sendable {
         var out: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 4096)
         while out.count < 1 << 16 {
-            let n = chunk.withUnsafeMutableBytes { Foundation.read(fd, $0.baseAddress, $0.count) }
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if n < 0, errno == EINTR { continue }
             guard n > 0 else { break }
             out += chunk[0..<n]

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `daemon.state.json`, written by the happy daemon; read only (PROTOCOL §3). Every number is range-checked:
 /// a pid outside 2…2³¹−1 or a port outside 1…65535 makes the file invalid, never a crash.

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The Happy home directory (PROTOCOL §3): `$HAPPY_HOME_DIR` with a leading `~` expanded, else `~/.happy`.
 /// Resolving it touches nothing on disk.

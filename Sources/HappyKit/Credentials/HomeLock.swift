@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// An advisory exclusive lock on the home directory itself (`flock` on its descriptor), so two `happy` processes
 /// cannot interleave a login, logout or approve. Locking the directory leaves no lock file behind.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `settings.json` (PROTOCOL §3). We own `machineId`; every other key is kept exactly as found, in order.
 public struct Settings: Sendable, Equatable {

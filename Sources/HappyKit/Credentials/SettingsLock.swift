@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// `settings.json.lock`, the lock the TypeScript CLI's `updateSettings` takes around every settings.json update
 /// (PROTOCOL §3), taken the same way: created with O_CREAT|O_EXCL|O_WRONLY, retried every 100 ms for up to 5 s,
@@ -95,7 +96,7 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
     /// The pid a lock holds, when it holds one (ours do; the TypeScript CLI's are empty).
     static func pid(in path: String) -> Int32? {
         guard let data = FileManager.default.contents(atPath: path), data.count <= 32 else { return nil }
-        let text = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
         guard let pid = Int32(text), pid > 0 else { return nil }   // Int32(String) returns nil when out of range
         return pid
     }
@@ -120,7 +121,7 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
 
     private static func identity(of path: String) -> Identity? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let inode = (attributes[.systemFileNumber] as? NSNumber)?.uint64Value,
+              let inode = attributes[.systemFileNumber] as? UInt64,
               let modified = attributes[.modificationDate] as? Date
         else { return nil }
         return Identity(inode: inode, modified: modified)

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Standard base64 (with padding) and base64url (RFC 4648 §5, no padding), strict on input.
 public enum Base64 {
@@ -11,13 +11,13 @@ public enum Base64 {
     }
 
     public static func encodeURL(_ bytes: some Collection<UInt8>) -> String {
-        encode(bytes).replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        encode(bytes).replacing("+", with: "-").replacing("/", with: "_")
+            .replacing("=", with: "")
     }
 
     public static func decodeURL(_ text: String) -> [UInt8]? {
         guard !text.contains("+"), !text.contains("/"), !text.contains("=") else { return nil }
-        var s = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+        var s = text.replacing("-", with: "+").replacing("_", with: "/")
         while s.count % 4 != 0 { s += "=" }
         return decode(s)
     }

@@ -13,12 +13,12 @@ public enum KeyTree {
         var node = try master.withUnsafeBytes { m in try label.withUnsafeBytes { try hmacSHA512(key: $0, data: m) } }
         for element in path {
             let data = [0x00] + Array(element.utf8)   // 0x00 separates the chain code from the index
-            node = try node.withUnsafeBytes { I in
-                try data.withUnsafeBytes { try hmacSHA512(key: UnsafeRawBufferPointer(rebasing: I[32..<64]), data: $0) }
+            node = try node.withUnsafeBytes { n in
+                try data.withUnsafeBytes { try hmacSHA512(key: UnsafeRawBufferPointer(rebasing: n[32..<64]), data: $0) }
             }
         }
-        return try node.withUnsafeBytes { I in
-            try SecretBytes(count: 32) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: I[0..<32])) }
+        return try node.withUnsafeBytes { n in
+            try SecretBytes(count: 32) { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: n[0..<32])) }
         }
     }
 

@@ -1,5 +1,5 @@
 import AsyncHTTPClient
-import Foundation
+import FoundationEssentials
 import NIOCore
 import NIOHTTP1
 import NIOSSL
@@ -63,7 +63,7 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
     }
 
     private let baseConfig: HTTPClient.Configuration
-    private let lock = NSLock()
+    private let lock = PThreadLock()
     private var proxiedClients: [String: HTTPClient]
 
     /// The client for a proxy (made once per proxy and reused), or the direct client.

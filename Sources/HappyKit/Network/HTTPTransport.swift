@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// One HTTP request as plain values.
 public struct HTTPRequest: Sendable, Equatable {

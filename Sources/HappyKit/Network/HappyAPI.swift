@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// The Happy server's auth endpoints (PROTOCOL §1–2): builds requests (JSON, `X-Happy-Client`) and decodes
 /// replies. Status codes are returned to the flows, which know what each means to the user.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// `--debug` / `HAPPY_DEBUG=1`: logs each request to stderr — method, path, status, time — and nothing else.
 /// Headers and bodies (tokens, bundles, keys) are never logged; query values that carry keys are redacted.

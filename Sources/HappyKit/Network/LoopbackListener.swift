@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// What the browser brought back to the loopback listener at the end of the hand-off (PROTOCOL §6).
 public enum HandoffCallback: Equatable, Sendable {
@@ -17,7 +18,7 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
     /// The random path, with its leading "/".
     let path: String
     private let fd: Int32
-    private let lock = NSLock()
+    private let lock = PThreadLock()
     private var closed = false
 
     /// The largest request head read; a browser's GET is far smaller.
@@ -40,7 +41,7 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
         }
         guard bound == 0, listen(socketFD, 16) == 0 else {
             let error = Self.failure("bind")
-            Foundation.close(socketFD)
+            Glibc.close(socketFD)
             throw error
         }
         let named = withUnsafeMutablePointer(to: &address) {
@@ -48,7 +49,7 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
         }
         guard named == 0 else {
             let error = Self.failure("getsockname")
-            Foundation.close(socketFD)
+            Glibc.close(socketFD)
             throw error
         }
         fd = socketFD
@@ -64,7 +65,7 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
         guard !closed else { return }
         closed = true
         shutdown(fd, Int32(SHUT_RDWR))
-        Foundation.close(fd)
+        Glibc.close(fd)
     }
 
     private var isClosed: Bool {
@@ -78,15 +79,13 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
     func waitForCallback() async throws -> HandoffCallback {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HandoffCallback, any Error>) in
-                let thread = Thread { [self] in
+                PThread.detach(name: "happy-loopback") { [self] in
                     let result = serve()
                     close()
                     if let result { continuation.resume(returning: result) } else {
                         continuation.resume(throwing: CancellationError())
                     }
                 }
-                thread.name = "happy-loopback-listener"
-                thread.start()
             }
         } onCancel: {
             close()
@@ -106,7 +105,7 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
                 if errno == EINTR || errno == ECONNABORTED || errno == EAGAIN { continue }
                 return nil
             }
-            defer { Foundation.close(client) }
+            defer { Glibc.close(client) }
             if let callback = handle(client) { return callback }
         }
         return nil

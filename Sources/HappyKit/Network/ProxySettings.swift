@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Proxy choice from the environment, as curl makes it: `https_proxy`/`HTTPS_PROXY` for https URLs,
 /// `http_proxy`/`HTTP_PROXY` for http URLs, `all_proxy`/`ALL_PROXY` as a fallback (lower case wins when both are
@@ -19,7 +19,7 @@ public struct ProxySettings: Sendable, Equatable {
 
     private func value(_ name: String) -> String? {
         for key in [name.lowercased(), name.uppercased()] {
-            if let v = environment[key]?.trimmingCharacters(in: .whitespaces), !v.isEmpty { return v }
+            if let v = environment[key]?.trimmingWhitespace(), !v.isEmpty { return v }
         }
         return nil
     }
@@ -47,7 +47,7 @@ public struct ProxySettings: Sendable, Equatable {
         guard let list = value("no_proxy") else { return false }
         let bare = host.hasPrefix("[") ? String(host.dropFirst().dropLast()) : host
         for rawEntry in list.split(separator: ",") {
-            var entry = rawEntry.trimmingCharacters(in: .whitespaces).lowercased()
+            var entry = rawEntry.trimmingWhitespace().lowercased()
             if entry.isEmpty { continue }
             if entry == "*" { return true }
             if entry.hasPrefix("[") { entry = String(entry.dropFirst().dropLast()) }
@@ -80,7 +80,7 @@ public struct ProxySettings: Sendable, Equatable {
 
     /// A proxy URL with any password hidden, for messages.
     static func redact(_ raw: String) -> String {
-        guard let at = raw.lastIndex(of: "@"), let scheme = raw.range(of: "://") else { return raw }
+        guard let at = raw.lastIndex(of: "@"), let scheme = raw.firstRange(of: "://") else { return raw }
         return raw[..<scheme.upperBound] + "***@" + raw[raw.index(after: at)...]
     }
 }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Reads files that come from outside (the home's JSON files, `--cert`, `--key`, password and CA files) without
 /// trusting what is at the path: it must be a regular file of at most `limit` bytes, checked on the open descriptor
@@ -77,7 +78,7 @@ public enum BoundedFile {
     private static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var done = 0
         while done < buffer.count {
-            let n = Foundation.read(fd, buffer.baseAddress! + done, buffer.count - done)
+            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
                 return -1

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Everything outside HappyKit's own memory, in one value: terminal, clock, randomness, environment, files, HTTP.
 /// Commands build the live one; tests build fakes. HappyKit never reaches for globals.

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Shows the mobile approval target (PROTOCOL §1.3, §4): the QR code on stdout, then the URL alone on its own line.
 /// A QR wider than the terminal is not drawn; a hint says so and the URL is still printed.
@@ -34,7 +34,7 @@ struct MethodPicker {
         while true {
             console.errRaw("Choose \(choices) [1]: ")
             guard let line = await console.readLine() else { throw CancellationError() }
-            let answer = line.trimmingCharacters(in: .whitespaces).lowercased()
+            let answer = line.trimmingWhitespace().lowercased()
             if offeringCertificate, ["3", "c", "certificate"].contains(answer) { return .certificate }
             switch answer {
             case "", "1", "m", "mobile": return .mobile

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Opens a URL in the user's browser.
 public protocol BrowserOpener: Sendable {
@@ -25,7 +26,7 @@ public struct SystemBrowserOpener: BrowserOpener {
             var argv = command.split(separator: " ").map(String.init)
             guard !argv.isEmpty else { continue }
             if argv.contains(where: { $0.contains("%s") }) {
-                argv = argv.map { $0.replacingOccurrences(of: "%s", with: url) }
+                argv = argv.map { $0.replacing("%s", with: url) }
             } else {
                 argv.append(url)
             }

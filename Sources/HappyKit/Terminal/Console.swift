@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Terminal I/O, injected. stdout carries what scripts consume; stderr carries progress, prompts, hints, errors.
 public struct Console: Sendable {
