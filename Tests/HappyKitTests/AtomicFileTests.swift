@@ -119,8 +119,11 @@ import Testing
         do {
             let first = try HomeLock(home: home)
             Thread.detachNewThread {
-                let lock = try? HomeLock(home: home, onWait: { waiting.signal() })
-                second.withLock { $0 = lock }
+                // The thread's own reference ends before it signals, so only `second` keeps the lock alive.
+                do {
+                    let lock = try? HomeLock(home: home, onWait: { waiting.signal() })
+                    second.withLock { $0 = lock }
+                }
                 acquired.signal()
             }
             #expect(waiting.wait(timeout: .now() + 10) == .success)

@@ -80,15 +80,24 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
 
     private func watch() {
         var deadline: Date?
+        var graceGiven = false
         while true {
             var poller = pollfd(fd: readEnd, events: Int16(POLLIN), revents: 0)
             let waitMs: Int32 = deadline.map { max(0, Int32($0.timeIntervalSinceNow * 1000)) } ?? -1
             let ready = poll(&poller, 1, waitMs)
             if ready < 0 { if errno == EINTR { continue } else { return } }
             if ready == 0 {
-                // The run did not unwind in time: exit, unless credentials are being written right now.
-                if lock.withLock({ holding > 0 }) { deadline = Date().addingTimeInterval(0.05); continue }
-                exitNow(unwound: false)
+                // The run did not unwind in time: exit, unless credentials are being written right now, or were just
+                // written (the run is finishing: its locks are released and its last lines printed on the way out;
+                // it gets one more grace period for that, then ends 0).
+                let (isHolding, hasWritten) = lock.withLock { (holding > 0, wrote) }
+                if isHolding { deadline = Date().addingTimeInterval(0.05); continue }
+                if hasWritten, !graceGiven {
+                    graceGiven = true
+                    deadline = Date().addingTimeInterval(TimeInterval(Self.unwindSeconds))
+                    continue
+                }
+                exitNow()
             }
             var byte: UInt8 = 0
             guard read(readEnd, &byte, 1) == 1 else { continue }
@@ -103,14 +112,14 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
                 if isatty(2) == 1 { LiveConsole.write("\r\u{1B}[2K", to: 2) }
                 cancel?()
                 deadline = Date().addingTimeInterval(TimeInterval(Self.unwindSeconds))
-            } else if lock.withLock({ holding == 0 }) {
-                exitNow(unwound: false)
+            } else if lock.withLock({ holding == 0 && !wrote }) {
+                exitNow()   // a second signal ends a run that has written nothing at once
             }
         }
     }
 
     /// Ends the process: 0 when the login was written, else 128 + the first signal, with a line saying so.
-    private func exitNow(unwound: Bool) -> Never {
+    private func exitNow() -> Never {
         let (signal, wrote) = lock.withLock { (first ?? SIGINT, self.wrote) }
         if wrote { _exit(0) }
         LiveConsole.write("happy: stopped by signal \(signal) before finishing; nothing was written.\n", to: 2)
