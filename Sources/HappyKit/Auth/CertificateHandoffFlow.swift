@@ -33,26 +33,14 @@ public struct CertificateHandoffFlow: Sendable {
 
     public func run() async throws {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
-        if options.force {
-            _ = try context.home.checkWritable()   // a home that cannot take the new login keeps the old one
-            try await LogoutFlow(context: context, server: options.server).clearForRelogin()
-        }
-        try await runAfterPreflight()
+        try await CredentialsStore(home: context.home).preparingLogin(
+            context: context, force: options.force, server: options.server
+        ) { try await runAfterPreflight() }
     }
 
-    /// The hand-off itself, once the already-logged-in check and `--force` are done (the method picker calls this).
+    /// The hand-off itself, inside a login's preparation (`CredentialsStore.preparingLogin`; the method picker of
+    /// `DeviceLoginFlow` calls this from within its own).
     func runAfterPreflight() async throws {
-        let console = context.console
-        for warning in context.home.permissionWarnings() { console.warn(warning) }
-        // The home must take the credentials before the server is asked anything.
-        let createdHome = try context.home.checkWritable()
-        do { try await handOff() } catch {
-            if createdHome { context.home.removeIfEmpty() }
-            throw error
-        }
-    }
-
-    private func handOff() async throws {
         let console = context.console
         let listener = try LoopbackListener(path: "/" + Base64.encodeURL(SigningKeyPair.randomChallenge(count: 24)))
         defer { listener.close() }

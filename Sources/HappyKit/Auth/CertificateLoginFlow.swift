@@ -63,12 +63,8 @@ public struct CertificateLoginFlow: Sendable {
         try await RevocationPreflight(mode: options.revocationCheck, context: context, caFile: options.caFile)
             .check(leafDER: leaf, issuerDER: issuer)
 
-        for warning in context.home.permissionWarnings() { console.warn(warning) }
-        // The home must take the credentials before anything is changed or the server is asked anything.
-        let createdHome = try context.home.checkWritable()
-        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
-        let machineId: String
-        do {
+        let store = CredentialsStore(home: context.home)
+        let machineId = try await store.preparingLogin(context: context, force: options.force, server: options.server) {
             let token = try await context.withTransport(
                 TransportOptions(caFile: options.caFile, clientIdentity: identity)
             ) { transport in
@@ -78,11 +74,7 @@ public struct CertificateLoginFlow: Sendable {
             let metadata = CertificateLoginMetadata(
                 identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
                 notAfter: Self.iso(info.notAfter), tokenURI: identity.tokenURI)
-            machineId = try CredentialsStore(home: context.home)
-                .store(.keyless(token: token, metadata: metadata), context: context)
-        } catch {
-            if createdHome { context.home.removeIfEmpty() }
-            throw error
+            return try store.store(.keyless(token: token, metadata: metadata), context: context)
         }
         console.out("\(console.checkMark) Logged in with the device certificate as \(shown(likely.value)) (keyless). Machine ID: \(machineId)")
     }

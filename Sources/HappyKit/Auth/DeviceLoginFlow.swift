@@ -15,20 +15,16 @@ public struct DeviceLoginFlow: Sendable {
     /// Runs the whole login; returns normally on success or when already logged in.
     public func run() async throws {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
-        for warning in context.home.permissionWarnings() { context.console.warn(warning) }
-        // The home must take the credentials before anything is changed or the server is asked anything: a full,
-        // read-only or foreign home fails here with the old login (if any) untouched.
-        let createdHome = try context.home.checkWritable()
-        if options.force { try await LogoutFlow(context: context, server: options.server).clearForRelogin() }
-        let accessKey: AccessKey
-        let machineId: String
-        do {
+        let store = CredentialsStore(home: context.home)
+        let stored = try await store.preparingLogin(context: context, force: options.force, server: options.server) {
+            () async throws -> (AccessKey, String)? in
             let method = try await chooseMethod()
             if method == .certificate {
                 let handoff = CertificateHandoffOptions(
                     server: options.server, force: options.force, openBrowser: options.openBrowser,
                     timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
-                return try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
+                try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
+                return nil   // the hand-off reported its own result
             }
             if method == .web { _ = try context.webappURL() }   // a bad HAPPY_WEBAPP_URL is a usage error before any request
             let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
@@ -42,12 +38,10 @@ public struct DeviceLoginFlow: Sendable {
                 return first.state == "authorized"
                     ? first : try await poll(api: api, publicKey: keyPair.publicKey, deadline: deadline)
             }
-            accessKey = try Self.decrypt(answer, with: keyPair)
-            machineId = try CredentialsStore(home: context.home).store(accessKey, context: context)
-        } catch {
-            if createdHome { context.home.removeIfEmpty() }
-            throw error
+            let accessKey = try Self.decrypt(answer, with: keyPair)
+            return (accessKey, try store.store(accessKey, context: context))
         }
+        guard let (accessKey, machineId) = stored else { return }
         context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
         context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }

@@ -116,11 +116,7 @@ public struct LogoutFlow: Sendable {
         let home = context.home
         if DaemonState.read(from: home).state?.pid == state.pid { try home.remove(home.daemonStatePath) }
         let lockPath = home.daemonStatePath + ".lock"
-        if let lock = try? BoundedFile.read(lockPath, limit: 4096),
-            Int(String(decoding: lock, as: UTF8.self).trimmingWhitespaceAndNewlines()) == Int(state.pid)
-        {
-            try home.remove(lockPath)
-        }
+        if ProcDaemonInspector.pidNamed(byLock: lockPath) == state.pid { try home.remove(lockPath) }
         return stopped
     }
 

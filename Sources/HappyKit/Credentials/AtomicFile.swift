@@ -85,13 +85,6 @@ public enum AtomicFile {
     }
 
     static func problem(_ path: String, _ what: String) -> HappyError {
-        let code = errno
-        let reason = switch code {
-        case ENOSPC, EDQUOT: "the disk is full"
-        case EROFS: "the file system is read-only"
-        case EACCES, EPERM: "permission denied"
-        default: String(cString: strerror(code))
-        }
-        return .fileProblem(path: path, reason: "\(what) (\(reason))")
+        .fileProblem(path: path, reason: "\(what) (\(BoundedFile.describe(errno)))")
     }
 }

@@ -63,6 +63,24 @@ public struct CredentialsStore: Sendable {
         return machineId
     }
 
+    /// The frame every login runs in: ssh-style warnings about the home, then the home must take the credentials
+    /// before anything is changed or the server is asked anything (a full, read-only or foreign home fails here with
+    /// the old login untouched), then `--force` clears the old login, then `login` runs. A home made only for this
+    /// login is removed again when the login fails.
+    func preparingLogin<T>(
+        context: HappyContext, force: Bool, server: String, _ login: () async throws -> T
+    ) async throws -> T {
+        for warning in home.permissionWarnings() { context.console.warn(warning) }
+        let createdHome = try home.checkWritable()
+        do {
+            if force { try await LogoutFlow(context: context, server: server).clearForRelogin() }
+            return try await login()
+        } catch {
+            if createdHome { home.removeIfEmpty() }
+            throw error
+        }
+    }
+
     /// `store`, telling the user on stderr when another happy process holds the home's lock.
     func store(_ accessKey: AccessKey, context: HappyContext) throws -> String {
         try store(accessKey, onWait: {

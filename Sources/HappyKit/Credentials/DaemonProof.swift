@@ -50,10 +50,7 @@ public struct ProcDaemonInspector: Sendable {
 
     /// The lock names `pid` (as its text, or as `{"pid": n}`) and `pid` has the very file (device and inode) open.
     func holdsLock(pid: Int32, lockPath: String) -> Bool {
-        guard let bytes = try? BoundedFile.read(lockPath, limit: 4096) else { return false }
-        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
-        let named: Int? = Int(text) ?? (try? JSONParser.parse(text)).flatMap { DaemonState.integer($0["pid"], in: 2...Int(Int32.max)) }
-        guard named == Int(pid) else { return false }
+        guard Self.pidNamed(byLock: lockPath) == pid else { return false }
         var lock = stat()
         guard stat(lockPath, &lock) == 0 else { return false }
         let fdDirectory = "\(procRoot)/\(pid)/fd"
@@ -71,6 +68,14 @@ public struct ProcDaemonInspector: Sendable {
             }
         }
         return false
+    }
+
+    /// The pid a daemon lock names (its text, or `{"pid": n}`), when it is a regular file naming one.
+    public static func pidNamed(byLock lockPath: String) -> Int32? {
+        guard let bytes = try? BoundedFile.read(lockPath, limit: 4096) else { return nil }
+        let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
+        let named: Int? = Int(text) ?? (try? JSONParser.parse(text)).flatMap { DaemonState.integer($0["pid"], in: 2...Int(Int32.max)) }
+        return named.flatMap { Int32(exactly: $0) }
     }
 
     /// argv of `pid`, or nil when it cannot be read.

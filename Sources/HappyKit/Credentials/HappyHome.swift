@@ -37,7 +37,7 @@ public struct HappyHome: Sendable, Equatable {
         let parent = AtomicFile.split(path).directory
         if parent != path, access(parent, F_OK) != 0 { try HappyHome(path: parent).ensureExists() }
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw HappyError.fileProblem(path: path, reason: "cannot create the directory (\(Self.describe(errno)))")
+            throw HappyError.fileProblem(path: path, reason: "cannot create the directory (\(BoundedFile.describe(errno)))")
         }
         // mkdir applies the umask; this directory is ours, so it gets exactly 0700.
         chmod(path, 0o700)
@@ -50,7 +50,7 @@ public struct HappyHome: Sendable, Equatable {
         let created = try ensureExists()
         do {
             var info = stat()
-            guard stat(path, &info) == 0 else { throw HappyError.fileProblem(path: path, reason: "cannot inspect it (\(Self.describe(errno)))") }
+            guard stat(path, &info) == 0 else { throw HappyError.fileProblem(path: path, reason: "cannot inspect it (\(BoundedFile.describe(errno)))") }
             guard info.st_uid == geteuid() else {
                 throw HappyError.fileProblem(path: path, reason: "belongs to another user (uid \(info.st_uid)), so happy will not write its credentials there; set HAPPY_HOME_DIR to a directory of yours")
             }
@@ -94,15 +94,6 @@ public struct HappyHome: Sendable, Equatable {
             }
         }
         for name in stale { unlink(path + "/" + name) }
-    }
-
-    static func describe(_ code: Int32) -> String {
-        switch code {
-        case ENOSPC, EDQUOT: "the disk is full"
-        case EROFS: "the file system is read-only"
-        case EACCES, EPERM: "permission denied"
-        default: String(cString: strerror(code))
-        }
     }
 
     /// Reads a file of the home; nil when it does not exist. Only a regular file of at most 1 MiB is read, checked

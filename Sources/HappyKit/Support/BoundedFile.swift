@@ -100,11 +100,14 @@ public enum BoundedFile {
         }
     }
 
+    /// An errno in the words messages use (the disk-full and read-only cases name what the user must fix).
     static func describe(_ code: Int32) -> String {
         switch code {
         case ENOENT: "no such file"
         case EACCES, EPERM: "permission denied"
         case EISDIR: "it is a directory"
+        case ENOSPC, EDQUOT: "the disk is full"
+        case EROFS: "the file system is read-only"
         default: String(cString: strerror(code))
         }
     }
