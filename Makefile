@@ -2,7 +2,10 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 SWIFT ?= swift
-RELEASE_FLAGS = -c release --static-swift-stdlib
+# One set of release flags for make release/install/test/deb/bench (scripts/release.flags): static Swift runtime, and
+# no $$ORIGIN rpath (the loader would search the binary's directory for every library at each start). The linker
+# flags for start-up live in Package.swift (HappyCLI's release linkerSettings).
+RELEASE_FLAGS := $(shell cat scripts/release.flags)
 BIN_DIR = $(DESTDIR)$(PREFIX)/bin
 MAN_DIR = $(DESTDIR)$(PREFIX)/share/man/man1
 BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions

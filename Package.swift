@@ -25,10 +25,12 @@ let package = Package(
                        providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]),
         .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode",
                        providers: [.apt(["libqrencode-dev"]), .brew(["qrencode"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl",
+        // libcrypto only: happy calls nothing in libssl (TLS is swift-nio-ssl's own BoringSSL), and every library
+        // linked but unused is one more to load at each start.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
-        .systemLibrary(name: "CPKCS11", pkgConfig: "p11-kit-1",
-                       providers: [.apt(["libp11-kit-dev"]), .brew(["p11-kit"])]),
+        // Types and constants only (the header p11-kit ships): modules are dlopen-ed, so nothing is linked.
+        .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"]), .brew(["p11-kit"])]),
         .target(
             name: "HappyKit",
             dependencies: [
@@ -40,7 +42,16 @@ let package = Package(
             ]),
         .executableTarget(
             name: "HappyCLI",
-            dependencies: ["HappyKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["HappyKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            linkerSettings: [
+                // Start-up is a feature (`make bench`). lld packs the binary's ~73,000 relative relocations into a
+                // few KB (DT_RELR, glibc 2.36+) instead of the 1.7 MB of RELA entries the loader would read at every
+                // start; and the executable exports no symbols (swiftc's static-stdlib link exports all ~25,000 of
+                // ours, which only makes the tables the loader maps and searches bigger).
+                .unsafeFlags(
+                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                    .when(configuration: .release)),
+            ]),
         .target(
             name: "HappyTestServer",
             dependencies: [

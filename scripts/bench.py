@@ -96,7 +96,8 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     os.chdir(root)
     print("==> release build (static Swift runtime)")
-    flags = ["-c", "release", "--static-swift-stdlib"]
+    with open(os.path.join(root, "scripts", "release.flags")) as f:
+        flags = f.read().split()   # the flags of make release and make deb
     subprocess.run(["swift", "build", *flags, "--product", "happy"], check=True)
     subprocess.run(["swift", "build", *flags, "--product", "happy-test-server"], check=True)
     bin_dir = subprocess.run(["swift", "build", *flags, "--show-bin-path"], check=True, capture_output=True,

@@ -15,7 +15,7 @@ version=$(sed -nE 's/.*static let current = "([^"]+)".*/\1/p' Sources/HappyKit/S
 arch=$(dpkg --print-architecture)
 deb="$root/happy_${version}_${arch}.deb"
 
-flags=(-c release --static-swift-stdlib)
+read -ra flags < scripts/release.flags   # the flags of make release
 if [ "${HAPPY_DEB_PREBUILT:-}" = 1 ]; then
     bin="$root/.build/release/happy"
     [ -x "$bin" ] || { echo "make-deb: no $bin: run swift build ${flags[*]} --product happy" >&2; exit 1; }

@@ -1,7 +1,7 @@
 import ArgumentParser
 import HappyKit
 
-@main
+/// The command tree (`Entry` is the process entry and hands every command line but status's to it).
 struct Happy: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "happy",

@@ -53,6 +53,26 @@ import Testing
         #expect(try parse(["auth", "status", "--json"], as: Happy.Auth.Status.self).json == true)
     }
 
+    /// `Entry` answers these two lines without the parser: they must mean to it what they mean to the parser, and
+    /// every other spelling (help, repeats, typos, extra words, `--`) must be left to the parser.
+    @Test func theStatusFastPathTakesOnlyLinesTheParserReadsAlike() throws {
+        for (arguments, json) in [(["auth", "status"], false), (["auth", "status", "--json"], true)] {
+            #expect(Happy.Auth.Status.fastPath(arguments[...]) == json)
+            #expect(try parse(arguments, as: Happy.Auth.Status.self).json == json)
+        }
+        let others: [[String]] = [
+            [], ["auth"], ["status"], ["--version"], ["--help"], ["auth", "login"], ["auth", "status", "--help"],
+            ["auth", "status", "-h"], ["auth", "status", "--json", "--json"], ["auth", "status", "json"],
+            ["auth", "status", "--json", "x"], ["auth", "status", "--jso"], ["auth", "status", "--"],
+            ["auth", "status", "--JSON"], ["auth", "status", "--json=true"], ["auth", "Status"], ["status", "auth"],
+        ]
+        for arguments in others {
+            #expect(Happy.Auth.Status.fastPath(arguments[...]) == nil, "\(arguments)")
+        }
+        // Through `dropFirst()`, as Entry passes CommandLine.arguments: a slice that does not start at index 0.
+        #expect(Happy.Auth.Status.fastPath(["happy", "auth", "status", "--json"].dropFirst()) == true)
+    }
+
     @Test(arguments: [["auth", "logout", "--yes"], ["auth", "logout", "-y"]])
     func parsesLogout(arguments: [String]) throws {
         #expect(try parse(arguments, as: Happy.Auth.Logout.self).yes)

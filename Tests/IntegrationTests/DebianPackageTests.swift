@@ -54,9 +54,27 @@ struct DebianPackageTests {
         let sections = try await Spawned.run("/usr/bin/readelf", ["-S", target + "/usr/bin/happy"], environment: env,
                                              in: scratch.path)
         #expect(sections.status == 0 && !sections.stdout.contains(".symtab"), "the installed binary is not stripped")
+        try await expectLeanStartUp(target + "/usr/bin/happy", env: env, in: scratch)
         let version = try await Spawned.run(target + "/usr/bin/happy", ["--version"], environment: env,
                                             in: scratch.path)
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == HappyVersion.current)
+    }
+
+    /// What the loader does at every start (issue 10, `make bench`): no `$ORIGIN` search path, relative relocations
+    /// packed (DT_RELR) rather than 1.7 MB of RELA entries, no exported symbols of our own, and no library loaded
+    /// that nothing calls (libssl, p11-kit: TLS is swift-nio-ssl's, PKCS#11 modules are dlopen-ed).
+    func expectLeanStartUp(_ binary: String, env: [String: String], in scratch: Scratch) async throws {
+        let dynamic = try await Spawned.run("/usr/bin/readelf", ["-d", "-W", binary], environment: env, in: scratch.path)
+        #expect(dynamic.status == 0)
+        #expect(!dynamic.stdout.contains("(RPATH)") && !dynamic.stdout.contains("(RUNPATH)"), "\(dynamic.stdout)")
+        #expect(dynamic.stdout.contains("(RELR)"), "relative relocations are not packed: \(dynamic.stdout)")
+        for unused in ["libssl.so", "libp11-kit.so", "libffi.so"] {
+            #expect(!dynamic.stdout.contains("[\(unused)"), "\(unused) is loaded at every start but never called")
+        }
+        let symbols = try await Spawned.run("/usr/bin/readelf", ["--dyn-syms", "-W", binary], environment: env,
+                                            in: scratch.path)
+        let exported = symbols.stdout.split(separator: "\n").filter { $0.contains(" GLOBAL ") && !$0.contains(" UND ") }
+        #expect(exported.count < 100, "the binary exports \(exported.count) symbols")
     }
 }

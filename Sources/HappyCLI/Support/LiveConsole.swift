@@ -39,11 +39,20 @@ enum LiveConsole {
     static func isUTF8Locale(_ environment: [String: String]) -> Bool {
         for key in ["LC_ALL", "LC_CTYPE", "LANG"] {
             if let value = environment[key], !value.isEmpty {
-                let v = value.lowercased()
-                return v.contains("utf-8") || v.contains("utf8")
+                let v = Array(value.lowercased().utf8)
+                return contains(v, "utf-8") || contains(v, "utf8")
             }
         }
         return true
+    }
+
+    /// Whether `needle` occurs in `bytes`. Byte windows rather than `String.contains`: the standard library's
+    /// substring search instantiates generic metadata at run time (a scan of every protocol conformance in the
+    /// binary), and status runs this at every start.
+    private static func contains(_ bytes: [UInt8], _ needle: StaticString) -> Bool {
+        let n = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
+        guard bytes.count >= n.count else { return false }
+        return (0...(bytes.count - n.count)).contains { bytes[$0..<$0 + n.count].elementsEqual(n) }
     }
 
     static func terminalWidth() -> Int? {
