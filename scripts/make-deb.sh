@@ -42,6 +42,16 @@ printf 'Source: happy\n\nPackage: happy\nArchitecture: any\n' > "$work/debian/co
 depends=$(cd "$work" && dpkg-shlibdeps -O -e pkg/usr/bin/happy 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "make-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 if grep -qi swift <<<"$depends"; then echo "make-deb: a Swift runtime in Depends: $depends" >&2; exit 1; fi
+# Packed relative relocations (DT_RELR, see Package.swift) need glibc 2.36's loader. The binary records that as a
+# GLIBC_ABI_DT_RELR version need, which carries no symbol, so dpkg-shlibdeps does not see it: raise libc6 to match.
+if readelf -V "$pkg/usr/bin/happy" | grep -q 'Name: GLIBC_ABI_DT_RELR'; then
+    libc=$(sed -nE 's/.*libc6 \(>= ([^)]+)\).*/\1/p' <<<"$depends")
+    if [ -z "$libc" ]; then
+        depends+=", libc6 (>= 2.36)"
+    elif dpkg --compare-versions "$libc" lt 2.36; then
+        depends=$(sed -E 's/libc6 \(>= [^)]+\)/libc6 (>= 2.36)/' <<<"$depends")
+    fi
+fi
 
 cat > "$pkg/DEBIAN/control" <<CONTROL
 Package: happy

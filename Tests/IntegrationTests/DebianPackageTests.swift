@@ -46,6 +46,8 @@ struct DebianPackageTests {
             #expect(depends.contains(library), "Depends lacks \(library): \(depends)")
         }
         #expect(!depends.lowercased().contains("swift"), "Depends names a Swift runtime: \(depends)")
+        // Packed relocations (DT_RELR) need glibc 2.36's loader, which no symbol tells dpkg-shlibdeps.
+        #expect(depends.contains("libc6 (>= 2.36)"), "Depends: \(depends)")
 
         let target = scratch.path + "/root"
         let extracted = try await Spawned.run("/usr/bin/dpkg", ["-x", deb, target], environment: env,
