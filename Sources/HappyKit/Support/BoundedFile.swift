@@ -39,25 +39,24 @@ public enum BoundedFile {
 
     /// The whole file straight into locked memory (keys, passwords): no copy in ordinary memory.
     public static func readSecret(_ path: String, limit: Int = defaultLimit) throws(Failure) -> SecretBytes {
-        do {
-            return try withOpenFile(path, limit: limit) { fd, size in
-                var got = 0
-                let buffer = try SecretBytes(count: size) { dst in
+        try withOpenFile(path, limit: limit) { fd, size in
+            var got = 0
+            let buffer: SecretBytes
+            do {
+                buffer = try SecretBytes(count: size) { dst in
                     got = readFully(fd, into: dst)
                     if got < 0 { throw Failure.unreadable(describe(errno)) }
                 }
-                guard got == size else { throw Failure.unreadable("the file changed while it was read") }
-                return buffer
+            } catch let failure as Failure {
+                throw failure
+            } catch {
+                throw Failure.unreadable("out of memory")   // locked memory could not be had
             }
-        } catch let failure as Failure {
-            throw failure
-        } catch {
-            throw Failure.unreadable("out of memory")
+            guard got == size else { throw Failure.unreadable("the file changed while it was read") }
+            return buffer
         }
     }
 
-    /// Opens `path` without blocking (a FIFO with no writer would block a plain open), checks it is a regular file
-    /// within the limit, and hands the descriptor and size to `body`.
     private static func withOpenFile<T>(
         _ path: String, limit: Int, _ body: (Int32, Int) throws -> T
     ) throws(Failure) -> T {
