@@ -32,7 +32,7 @@ test: deps
 	$(SWIFT) test --skip-build
 
 # `swift format lint --strict` with the committed .swift-format over Sources, Tests and Package.swift; fails on any
-# rule finding (the layout pass is only counted: see scripts/lint.sh).
+# finding, the layout pass included (see scripts/lint.sh).
 lint:
 	scripts/lint.sh
 

@@ -18,27 +18,31 @@ struct DebianPackageTests {
         let root = Binaries.repositoryRoot
         // The release binary `make test` built first: `swift test` holds SwiftPM's lock, so no `swift build` here.
         // Run from the scratch directory: Spawned keeps each run's output files in its working directory.
-        let built = try await Spawned.run(root + "/scripts/make-deb.sh", [],
-                                          environment: env.merging(["HAPPY_DEB_PREBUILT": "1"]) { $1 },
-                                          in: scratch.path, seconds: 300)
+        let built = try await Spawned.run(
+            root + "/scripts/make-deb.sh", [],
+            environment: env.merging(["HAPPY_DEB_PREBUILT": "1"]) { $1 },
+            in: scratch.path, seconds: 300)
         try #require(built.status == 0, "make-deb.sh failed: \(built.stderr)")
         let deb = built.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let arch = try await Spawned.run("/usr/bin/dpkg", ["--print-architecture"], environment: env,
-                                         in: scratch.path)
+        let arch = try await Spawned.run(
+            "/usr/bin/dpkg", ["--print-architecture"], environment: env,
+            in: scratch.path)
         let name = "happy_\(HappyVersion.current)_\(arch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).deb"
         #expect(deb == root + "/" + name)
 
         let contents = try await Spawned.run("/usr/bin/dpkg-deb", ["-c", deb], environment: env, in: scratch.path)
         #expect(contents.status == 0)
-        let paths = Set(contents.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last }
-            .map(String.init))
+        let paths = Set(
+            contents.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last }
+                .map(String.init))
         for path in Self.installed {
             #expect(paths.contains(path), "the package lacks \(path)")
         }
         #expect(contents.stdout.contains("root/root"), "files are not owned by root")
 
-        let fields = try await Spawned.run("/usr/bin/dpkg-deb", ["-f", deb, "Package", "Version", "Depends"],
-                                           environment: env, in: scratch.path)
+        let fields = try await Spawned.run(
+            "/usr/bin/dpkg-deb", ["-f", deb, "Package", "Version", "Depends"],
+            environment: env, in: scratch.path)
         #expect(fields.stdout.contains("Package: happy\n"))
         #expect(fields.stdout.contains("Version: \(HappyVersion.current)\n"))
         let depends = fields.stdout.components(separatedBy: "Depends: ").last ?? ""
@@ -48,14 +52,17 @@ struct DebianPackageTests {
         #expect(!depends.lowercased().contains("swift"), "Depends names a Swift runtime: \(depends)")
 
         let target = scratch.path + "/root"
-        let extracted = try await Spawned.run("/usr/bin/dpkg", ["-x", deb, target], environment: env,
-                                              in: scratch.path)
+        let extracted = try await Spawned.run(
+            "/usr/bin/dpkg", ["-x", deb, target], environment: env,
+            in: scratch.path)
         #expect(extracted.status == 0)
-        let sections = try await Spawned.run("/usr/bin/readelf", ["-S", target + "/usr/bin/happy"], environment: env,
-                                             in: scratch.path)
+        let sections = try await Spawned.run(
+            "/usr/bin/readelf", ["-S", target + "/usr/bin/happy"], environment: env,
+            in: scratch.path)
         #expect(sections.status == 0 && !sections.stdout.contains(".symtab"), "the installed binary is not stripped")
-        let version = try await Spawned.run(target + "/usr/bin/happy", ["--version"], environment: env,
-                                            in: scratch.path)
+        let version = try await Spawned.run(
+            target + "/usr/bin/happy", ["--version"], environment: env,
+            in: scratch.path)
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == HappyVersion.current)
     }

@@ -19,7 +19,7 @@ extension Happy.Auth {
             } else {
                 report.show(on: context.console, now: context.timing.now())
             }
-            if !report.isLoggedIn { throw ExitStatus.failure }   // the report already said why
+            if !report.isLoggedIn { throw ExitStatus.failure }  // the report already said why
         }
     }
 }
