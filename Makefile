@@ -12,7 +12,7 @@ BASH_DIR = $(DESTDIR)$(PREFIX)/share/bash-completion/completions
 ZSH_DIR = $(DESTDIR)$(PREFIX)/share/zsh/site-functions
 FISH_DIR = $(DESTDIR)$(PREFIX)/share/fish/vendor_completions.d
 
-.PHONY: all deps build release test lint deb demo bench completions man install uninstall clean
+.PHONY: all deps build release test lint format deb demo bench completions man install uninstall clean
 
 # Debian packages the build and the tests use (only missing ones are installed).
 deps:
@@ -35,9 +35,13 @@ test: deps
 	$(SWIFT) test --skip-build
 
 # `swift format lint --strict` with the committed .swift-format over Sources, Tests and Package.swift; fails on any
-# rule finding (the layout pass is only counted: see scripts/lint.sh).
+# finding, the layout pass included (see scripts/lint.sh).
 lint:
 	scripts/lint.sh
+
+# Lay the tree out as `make lint` wants it.
+format:
+	$(SWIFT) format format --in-place --recursive --parallel --configuration .swift-format Sources Tests Package.swift
 
 # happy_<version>_<arch>.deb in the repository root: stripped binary, man page, completions, Depends from
 # dpkg-shlibdeps (scripts/make-deb.sh).

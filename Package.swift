@@ -1,6 +1,11 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+/// The release link of `happy` (see HappyCLI's linkerSettings): lld, packed relative relocations, no exported symbols.
+let leanStartLinkFlags = [
+    "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
+]
+
 let package = Package(
     name: "happy",
     platforms: [.macOS(.v14)],
@@ -21,14 +26,17 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.0.0"),
     ],
     targets: [
-        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
-                       providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]),
-        .systemLibrary(name: "CQRencode", pkgConfig: "libqrencode",
-                       providers: [.apt(["libqrencode-dev"]), .brew(["qrencode"])]),
+        .systemLibrary(
+            name: "CSodium", pkgConfig: "libsodium",
+            providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]),
+        .systemLibrary(
+            name: "CQRencode", pkgConfig: "libqrencode",
+            providers: [.apt(["libqrencode-dev"]), .brew(["qrencode"])]),
         // libcrypto only: happy calls nothing in libssl (TLS is swift-nio-ssl's own BoringSSL), and every library
         // linked but unused is one more to load at each start.
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto",
-                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        .systemLibrary(
+            name: "COpenSSL", pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
         // Types and constants only (the header p11-kit ships): modules are dlopen-ed, so nothing is linked.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"]), .brew(["p11-kit"])]),
         .target(
@@ -48,9 +56,7 @@ let package = Package(
                 // few KB (DT_RELR, glibc 2.36+) instead of the 1.7 MB of RELA entries the loader would read at every
                 // start; and the executable exports no symbols (swiftc's static-stdlib link exports all ~25,000 of
                 // ours, which only makes the tables the loader maps and searches bigger).
-                .unsafeFlags(
-                    ["-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
-                    .when(configuration: .release)),
+                .unsafeFlags(leanStartLinkFlags, .when(configuration: .release))
             ]),
         .target(
             name: "HappyTestServer",

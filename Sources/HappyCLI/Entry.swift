@@ -13,7 +13,7 @@ enum Entry {
             exit(Happy.Auth.Status.report(json: json, in: LiveContext.make(debug: false)).rawValue)
         }
         Task {
-            await Happy.main()   // exits by itself with the command's status on any failure
+            await Happy.main()  // exits by itself with the command's status on any failure
             exit(0)
         }
         dispatchMain()

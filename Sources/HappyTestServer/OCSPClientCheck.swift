@@ -39,7 +39,8 @@ struct OCSPClientCheck: Sendable {
         guard (try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)) != nil
         else { return .inconclusive }
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let pem = "-----BEGIN CERTIFICATE-----\n"
+        let pem =
+            "-----BEGIN CERTIFICATE-----\n"
             + Data(der).base64EncodedString(options: [.lineLength64Characters, .endLineWithLineFeed])
             + "\n-----END CERTIFICATE-----\n"
         let certificatePath = directory + "/peer.pem"
@@ -48,8 +49,10 @@ struct OCSPClientCheck: Sendable {
         }
         let output = await Self.run(
             "/usr/bin/openssl",
-            ["ocsp", "-issuer", issuerBundlePath, "-CAfile", issuerBundlePath, "-cert", certificatePath, "-url", url,
-             "-timeout", "5"])
+            [
+                "ocsp", "-issuer", issuerBundlePath, "-CAfile", issuerBundlePath, "-cert", certificatePath, "-url", url,
+                "-timeout", "5",
+            ])
         guard output.contains("Response verify OK") else { return .inconclusive }
         if output.contains("\(certificatePath): revoked") { return .revoked }
         if output.contains("\(certificatePath): good") { return .good }

@@ -39,10 +39,12 @@ public struct PhoneAccount: Sendable {
     /// mistake cannot pass on both sides: `seed = deriveKey(masterSecret, "Happy EnCoder", ["content"])` (HMAC-SHA512
     /// key tree), then `crypto_box_seed_keypair(seed)` = X25519 with the secret key `SHA-512(seed)[0..<32]`.
     static func appContentPublicKey(masterSecret: [UInt8]) throws -> [UInt8] {
-        let root = Array(HMAC<SHA512>.authenticationCode(
-            for: masterSecret, using: SymmetricKey(data: Array("Happy EnCoder Master Seed".utf8))))
-        let child = Array(HMAC<SHA512>.authenticationCode(
-            for: [0x00] + Array("content".utf8), using: SymmetricKey(data: root[32..<64])))
+        let root = Array(
+            HMAC<SHA512>.authenticationCode(
+                for: masterSecret, using: SymmetricKey(data: Array("Happy EnCoder Master Seed".utf8))))
+        let child = Array(
+            HMAC<SHA512>.authenticationCode(
+                for: [0x00] + Array("content".utf8), using: SymmetricKey(data: root[32..<64])))
         let boxSecret = Array(SHA512.hash(data: child[0..<32]))[0..<32]
         return Array(try Curve25519.KeyAgreement.PrivateKey(rawRepresentation: boxSecret).publicKey.rawRepresentation)
     }

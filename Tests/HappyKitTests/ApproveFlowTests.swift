@@ -112,8 +112,9 @@ import Testing
         }
         let master = try secret(counting(from: 0xA0, count: 32))
         #expect(publicKey == (try KeyTree.contentPublicKey(masterSecret: master)))
-        #expect(publicKey != (try BoxKeyPair.derived(fromSeed: master)).publicKey,
-                "the seed is derived through the key tree, not the master secret itself")
+        #expect(
+            publicKey != (try BoxKeyPair.derived(fromSeed: master)).publicKey,
+            "the seed is derived through the key tree, not the master secret itself")
         #expect(screen.out.last?.contains("(v2 answer)") == true)
         transport.verifyConsumed()
     }

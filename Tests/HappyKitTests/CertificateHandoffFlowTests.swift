@@ -20,7 +20,8 @@ import Testing
     }
 
     @Test(arguments: [
-        "GET /q?code=abc HTTP/1.1", "GET /p/?code=abc HTTP/1.1", "GET /px?code=abc HTTP/1.1", "POST /p?code=abc HTTP/1.1",
+        "GET /q?code=abc HTTP/1.1", "GET /p/?code=abc HTTP/1.1", "GET /px?code=abc HTTP/1.1",
+        "POST /p?code=abc HTTP/1.1",
         "GET /p HTTP/1.1", "GET /p?code= HTTP/1.1", "GET /P?code=abc HTTP/1.1", "GET http://evil/p?code=abc HTTP/1.1",
         "", "GET", "GET /p?code=\(String(repeating: "a", count: 600)) HTTP/1.1",
     ])
@@ -29,28 +30,33 @@ import Testing
     }
 
     @Test func startURLEncodesTheReturnAddress() {
-        #expect(CertificateHandoffFlow.startURL(server: "https://h.test", returnTo: "http://127.0.0.1:5/a_b-c")
-            == "https://h.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A5%2Fa_b-c")
+        #expect(
+            CertificateHandoffFlow.startURL(server: "https://h.test", returnTo: "http://127.0.0.1:5/a_b-c")
+                == "https://h.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A5%2Fa_b-c")
     }
 
     /// The picker offers the third choice only when /v1/features advertises mTLS; choosing it runs the hand-off.
     @Test func pickerOffersTheHandoffWhenTheServerAdvertisesMTLS() async throws {
-        transport.on("GET", "/v1/features", reply: .json(200, #"{"features":{"mtls":{"enabled":true,"mode":"direct"}}}"#))
+        transport.on(
+            "GET", "/v1/features", reply: .json(200, #"{"features":{"mtls":{"enabled":true,"mode":"direct"}}}"#))
         transport.on("POST", "/v1/auth/mtls/claim") { request in
             #expect(request.body.map { String(decoding: $0, as: UTF8.self) } == #"{"code":"the-code"}"#)
             return .json(200, #"{"success":true,"token":"tok.handoff"}"#)
         }
         let (console, screen) = Console.recording(stdin: ["3"], terminal: true)
         let browser = AnsweringBrowser(query: "code=the-code")
-        let context = HappyContext.test(home: sandbox.home, console: console, transport: transport, timing: nil,
-                                        browser: browser)
+        let context = HappyContext.test(
+            home: sandbox.home, console: console, transport: transport, timing: nil,
+            browser: browser)
         var live = context
         live.timing = .live()
         try await DeviceLoginFlow(options: DeviceLoginOptions(server: server, timeoutSeconds: 30), context: live).run()
         #expect(screen.err.contains("  3) Device certificate in the browser (enterprise)"))
         #expect(browser.answers.current.first == 200)
         #expect(sandbox.read(sandbox.home.accessKeyPath) == "{\n  \"token\": \"tok.handoff\"\n}")
-        #expect(screen.out.first?.hasPrefix("https://happy.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A") == true)
+        #expect(
+            screen.out.first?.hasPrefix("https://happy.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A")
+                == true)
         // The claim went out without a client certificate.
         #expect(transport.madeWith.allSatisfy { $0.clientIdentity == nil })
         transport.verifyConsumed()
@@ -74,10 +80,12 @@ import Testing
     @Test func timesOutWith75() async throws {
         let (console, _) = Console.recording()
         let browser = RecordingBrowser()
-        let context = HappyContext.test(home: sandbox.home, console: console, transport: transport,
-                                        timing: TestTiming(), browser: browser)
-        let flow = CertificateHandoffFlow(options: CertificateHandoffOptions(server: server, timeoutSeconds: 7),
-                                          context: context)
+        let context = HappyContext.test(
+            home: sandbox.home, console: console, transport: transport,
+            timing: TestTiming(), browser: browser)
+        let flow = CertificateHandoffFlow(
+            options: CertificateHandoffOptions(server: server, timeoutSeconds: 7),
+            context: context)
         let error = await #expect(throws: HappyError.self) { try await flow.run() }
         #expect(error == .approvalTimedOut(seconds: 7))
         #expect(browser.urls.count == 1)
@@ -86,11 +94,14 @@ import Testing
 
     private func runHandoff(query: String) async throws {
         let (console, _) = Console.recording()
-        var context = HappyContext.test(home: sandbox.home, console: console, transport: transport,
-                                        browser: AnsweringBrowser(query: query))
+        var context = HappyContext.test(
+            home: sandbox.home, console: console, transport: transport,
+            browser: AnsweringBrowser(query: query))
         context.timing = .live()
-        try await CertificateHandoffFlow(options: CertificateHandoffOptions(server: server, timeoutSeconds: 30),
-                                         context: context).run()
+        try await CertificateHandoffFlow(
+            options: CertificateHandoffOptions(server: server, timeoutSeconds: 30),
+            context: context
+        ).run()
     }
 }
 

@@ -33,7 +33,7 @@ import Testing
     @Test func putsLeafFirstInChain() throws {
         let expected = [try certificateDER("alice.pem"), try certificateDER("ca.pem")]
         #expect(try load("alice-chain.pem", key: "alice.key").certificateChainDER == expected)
-        try withTemporaryDirectory { directory in   // CA first in the file: the leaf is the one matching the key
+        try withTemporaryDirectory { directory in  // CA first in the file: the leaf is the one matching the key
             let reversed = directory + "/reversed.pem"
             var contents = try Data(contentsOf: URL(fileURLWithPath: try pki("ca.pem")))
             contents.append(try Data(contentsOf: URL(fileURLWithPath: try pki("alice-combined.pem"))))
@@ -103,8 +103,10 @@ import Testing
     /// make-test-pki.sh makes alice-legacy.p12 only when OpenSSL has its legacy provider; Debian 12's libssl3 has it,
     /// so a missing file is a broken set-up, not a reason to skip.
     @Test func loadsLegacyPKCS12() throws {
-        try #require(FileManager.default.fileExists(atPath: TestPKI.path("alice-legacy.p12")),
-                     "make-test-pki.sh made no alice-legacy.p12: OpenSSL lacks its legacy provider (libssl3's ossl-modules/legacy.so)")
+        try #require(
+            FileManager.default.fileExists(atPath: TestPKI.path("alice-legacy.p12")),
+            "make-test-pki.sh made no alice-legacy.p12: OpenSSL lacks its legacy provider (libssl3's ossl-modules/legacy.so)"
+        )
         #expect(refusal { try load("alice-legacy.p12", password: "wrong") }?.hasPrefix("wrong password") == true)
         let identity = try load("alice-legacy.p12", password: "correct horse")
         #expect(identity.certificateChainDER == [try certificateDER("alice.pem"), try certificateDER("ca.pem")])
@@ -144,8 +146,9 @@ import Testing
 
     @Test func refusesMismatchedKey() throws {
         let message = try #require(refusal { try load("mismatch.pem", key: "mismatch.key") })
-        #expect(message == "the private key in \(try pki("mismatch.key")) does not belong to the certificate in "
-            + (try pki("mismatch.pem")))
+        #expect(
+            message == "the private key in \(try pki("mismatch.key")) does not belong to the certificate in "
+                + (try pki("mismatch.pem")))
     }
 
     @Test func refusalsExitWith77() throws {
@@ -161,7 +164,7 @@ import Testing
     // MARK: validity and warnings
 
     @Test func refusesExpiredCertificateNamingBothDates() throws {
-        let identity = try load("expired.pem", key: "expired.key")   // loading does not judge the dates
+        let identity = try load("expired.pem", key: "expired.key")  // loading does not judge the dates
         let message = try #require(refusal { try identity.checkValidity(now: Self.fixedNow) })
         #expect(message.contains("expired"))
         #expect(message.contains("2020-01-01T00:00:00Z") && message.contains("2021-01-01T00:00:00Z"))
@@ -193,8 +196,11 @@ import Testing
                     name.hasSuffix(".key")
                     ? try ClientIdentity.load(certificatePath: try pki("alice.pem"), keyPath: copy) { nil }
                     : try ClientIdentity.load(certificatePath: copy, keyPath: nil) { nil }
-                #expect(identity.warnings == ["the private key in \(copy) is accessible to other users (mode 644); "
-                    + "run `chmod 600 \(copy)`"])
+                #expect(
+                    identity.warnings == [
+                        "the private key in \(copy) is accessible to other users (mode 644); "
+                            + "run `chmod 600 \(copy)`"
+                    ])
             }
         }
     }
@@ -223,12 +229,13 @@ import Testing
         #expect(alice.subjectAltNames == ["email:Alice@Example.COM"])
         #expect(try load("upn.pem", key: "upn.key").info.subjectAltNames == ["UPN:Carol@Example.com"])
         #expect(try load("server.pem", key: "server.key").info.subjectAltNames == ["IP:127.0.0.1", "DNS:localhost"])
-        #expect(try load("uri.pem", key: "uri.key").info.subjectAltNames
-            == ["URI:spiffe://happy.test/frank", "DNS:frank.happy.test", "IP:::1"])
+        #expect(
+            try load("uri.pem", key: "uri.key").info.subjectAltNames
+                == ["URI:spiffe://happy.test/frank", "DNS:frank.happy.test", "IP:::1"])
         #expect(try load("cn-only.pem", key: "cn-only.key").info.subjectAltNames.isEmpty)
         let expired = try load("expired.pem", key: "expired.key").info
-        #expect(expired.notBefore == Date(timeIntervalSince1970: 1_577_836_800))   // 2020-01-01T00:00:00Z
-        #expect(expired.notAfter == Date(timeIntervalSince1970: 1_609_459_200))    // 2021-01-01T00:00:00Z
+        #expect(expired.notBefore == Date(timeIntervalSince1970: 1_577_836_800))  // 2020-01-01T00:00:00Z
+        #expect(expired.notAfter == Date(timeIntervalSince1970: 1_609_459_200))  // 2021-01-01T00:00:00Z
         #expect(try load("other-ca-client.pem", key: "other-ca-client.key").info.issuerCN == "Other Root CA")
     }
 
@@ -255,7 +262,7 @@ import Testing
 
     // MARK: helpers
 
-    private static let fixedNow = Date(timeIntervalSince1970: 1_750_000_000)   // 2025-06-15
+    private static let fixedNow = Date(timeIntervalSince1970: 1_750_000_000)  // 2025-06-15
 
     private func pki(_ name: String) throws -> String {
         _ = try TestPKI.directory.get()
@@ -348,7 +355,7 @@ private enum TestPKI {
     }()
 
     static func path(_ name: String) -> String {
-        _ = directory   // make sure the files exist
+        _ = directory  // make sure the files exist
         return root + "/" + name
     }
 

@@ -29,8 +29,10 @@ import Testing
                 """)
         let machineId = try #require(screen.out.last?.split(separator: " ").last.map(String.init))
         #expect(UUID(uuidString: machineId) != nil)
-        #expect(sandbox.read(home.settingsPath)
-                == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}")
+        #expect(
+            sandbox.read(home.settingsPath)
+                == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}"
+        )
         #expect(screen.out.last == "✓ Logged in (legacy credentials). Machine ID: \(machineId)")
         #expect(timing.sleeps == [.seconds(1)])  // polls once a second
         #expect(screen.err.last == "Credentials saved in \(home.path). Check them any time with `happy auth status`.")
@@ -157,7 +159,7 @@ import Testing
         let browser = RecordingBrowser()
         try await login(console: console, method: nil, browser: browser)
         #expect(screen.err.contains("Please answer 1 or 2."))
-        #expect(!screen.err.contains { $0.contains("3)") })   // no mTLS advertised: no third choice
+        #expect(!screen.err.contains { $0.contains("3)") })  // no mTLS advertised: no third choice
         #expect(browser.urls.count == 1)
         #expect(browser.urls.first?.hasPrefix("https://app.happy.engineering/terminal/connect#key=") == true)
     }

@@ -20,11 +20,12 @@ import Testing
     }
 
     /// Known answers, written out: the random draw maps linearly onto half to all of the step (1, 2, 4, 8, 10, 10 s).
-    @Test(arguments: [
-        (0.0, [500, 1000, 2000, 4000, 5000, 5000]),
-        (0.5, [750, 1500, 3000, 6000, 7500, 7500]),
-        (0.9, [950, 1900, 3800, 7600, 9500, 9500]),
-    ] as [(Double, [Int64])])
+    @Test(
+        arguments: [
+            (0.0, [500, 1000, 2000, 4000, 5000, 5000]),
+            (0.5, [750, 1500, 3000, 6000, 7500, 7500]),
+            (0.9, [950, 1900, 3800, 7600, 9500, 9500]),
+        ] as [(Double, [Int64])])
     func jitterSpreadsTheWaitOverHalfToAllOfTheStep(random: Double, milliseconds: [Int64]) {
         var backoff = Backoff()
         let waits = milliseconds.map { _ in backoff.next(random: random, retryAfter: nil) }

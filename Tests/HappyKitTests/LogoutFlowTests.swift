@@ -190,7 +190,8 @@ import Testing
         let (console, screen) = Console.recording()
         try await logOut(console: console, transport: transport, daemon: daemon)
         #expect(daemon.signals.isEmpty)
-        #expect(screen.stderr.contains("is not a happy daemon") && screen.stderr.contains("was not stopped or signalled"))
+        #expect(
+            screen.stderr.contains("is not a happy daemon") && screen.stderr.contains("was not stopped or signalled"))
         #expect(!sandbox.exists(home.accessKeyPath))
         #expect(sandbox.exists(home.daemonStatePath))  // it describes a live process we did not stop
     }

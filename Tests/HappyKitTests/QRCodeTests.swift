@@ -91,8 +91,9 @@ import Testing
     /// zbarimg (zbar-tools) is installed by `make test` (scripts/install-deps.sh): missing, the test fails.
     @Test(arguments: renderers)
     func anOrdinaryScannerReadsTheRendering(renderer: QRRenderer) throws {
-        try #require(FileManager.default.isExecutableFile(atPath: "/usr/bin/zbarimg"),
-                     "/usr/bin/zbarimg is missing: run `make test` or scripts/install-deps.sh test (zbar-tools)")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: "/usr/bin/zbarimg"),
+            "/usr/bin/zbarimg is missing: run `make test` or scripts/install-deps.sh test (zbar-tools)")
         let matrix = try QRMatrix(encoding: Self.url)
         let image = Self.modules(of: renderer.render(matrix), renderer: renderer)
         let path = sandbox.root + "/qr.pbm"

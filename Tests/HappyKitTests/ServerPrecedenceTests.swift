@@ -18,9 +18,11 @@ import Testing
     }
 
     static let rows: [Row] = [
-        Row(flag: "https://flag.example", env: "https://env.example", settings: "https://set.example",
+        Row(
+            flag: "https://flag.example", env: "https://env.example", settings: "https://set.example",
             expected: "https://flag.example", source: .flag),
-        Row(flag: nil, env: "https://env.example", settings: "https://set.example", expected: "https://env.example",
+        Row(
+            flag: nil, env: "https://env.example", settings: "https://set.example", expected: "https://env.example",
             source: .environment),
         Row(flag: nil, env: nil, settings: "https://set.example/", expected: "https://set.example", source: .settings),
         Row(flag: nil, env: nil, settings: nil, expected: "https://api.cluster-fluster.com", source: .default),
@@ -44,7 +46,10 @@ import Testing
     }
 
     @Test(arguments: [
-        (Optional("https://env.example"), Optional("https://set.example"), "https://env.example", ResolvedURL.Source.environment),
+        (
+            Optional("https://env.example"), Optional("https://set.example"), "https://env.example",
+            ResolvedURL.Source.environment
+        ),
         (nil, "https://set.example", "https://set.example", .settings),
         ("", "https://set.example", "https://set.example", .settings),
         (nil, "", "https://app.happy.engineering", .default),
@@ -52,7 +57,8 @@ import Testing
     ])
     func webappFollowsThePrecedence(env: String?, setting: String?, expected: String, source: ResolvedURL.Source) {
         let environment = env.map { ["HAPPY_WEBAPP_URL": $0] } ?? [:]
-        let resolved = ResolvedURL.webapp(environment: environment, settings: settings(serverUrl: nil, webappUrl: setting))
+        let resolved = ResolvedURL.webapp(
+            environment: environment, settings: settings(serverUrl: nil, webappUrl: setting))
         #expect(resolved == ResolvedURL(url: expected, source: source))
     }
 
@@ -63,8 +69,9 @@ import Testing
     }
 
     @Test func theContextReadsSettingsFromTheHome() throws {
-        try sandbox.write(#"{"serverUrl": "http://127.0.0.1:3005", "webappUrl": "http://127.0.0.1:8081/"}"#,
-                          to: sandbox.home.settingsPath)
+        try sandbox.write(
+            #"{"serverUrl": "http://127.0.0.1:3005", "webappUrl": "http://127.0.0.1:8081/"}"#,
+            to: sandbox.home.settingsPath)
         let context = HappyContext.test(home: sandbox.home)
         #expect(context.server(override: nil) == ResolvedURL(url: "http://127.0.0.1:3005", source: .settings))
         #expect(try context.serverURL(override: "https://flag.example") == "https://flag.example")
@@ -91,7 +98,8 @@ import Testing
     {
         try sandbox.write(AccessKeyTests.legacyFixture, to: sandbox.home.accessKeyPath)
         if source != "default" {
-            try sandbox.write(#"{"machineId": "m-1", "serverUrl": "http://127.0.0.1:3005"}"#, to: sandbox.home.settingsPath)
+            try sandbox.write(
+                #"{"machineId": "m-1", "serverUrl": "http://127.0.0.1:3005"}"#, to: sandbox.home.settingsPath)
         }
         let report = StatusReport.load(context: .test(home: sandbox.home, environment: env))
         let json = try JSONParser.parse(report.json(now: TestTiming.defaultNow))

@@ -12,7 +12,7 @@ import Testing
 
     /// A virtual clock that starts at the real time (the lock's mtime is real) and advances only when slept on;
     /// `onSleep` runs at each sleep with its number (1, 2, …), as another process would act meanwhile.
-    final class Clock: @unchecked Sendable {   // all state behind `Locked`
+    final class Clock: @unchecked Sendable {  // all state behind `Locked`
         let start = Date()
         let sleeps = Locked(0)
         let alive: Set<Int32>
@@ -28,7 +28,9 @@ import Testing
                 now: { [self] in start.addingTimeInterval(Double(sleeps.current) * 0.1) },
                 sleep: { [self] duration in
                     #expect(duration == .milliseconds(100))
-                    let n = sleeps.withLock { $0 += 1; return $0 }
+                    let n = sleeps.withLock {
+                        $0 += 1; return $0
+                    }
                     onSleep(n)
                 },
                 isAlive: { [alive] in alive.contains($0) }, pid: 777)
@@ -37,7 +39,8 @@ import Testing
 
     func makeLock(_ text: String, age: TimeInterval = 0) throws {
         try sandbox.write(text, to: lockPath)
-        try FileManager.default.setAttributes([.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: lockPath)
+        try FileManager.default.setAttributes(
+            [.modificationDate: Date().addingTimeInterval(-age)], ofItemAtPath: lockPath)
     }
 
     @Test func takesAFreeLockWithOurPidAndRemovesItOnRelease() throws {
@@ -55,7 +58,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: sandbox.home.path, withIntermediateDirectories: true)
         let lock = try SettingsLock(home: sandbox.home, environment: Clock().environment)
         unlink(lockPath)
-        try makeLock("")   // the TypeScript CLI's, made after it removed ours
+        try makeLock("")  // the TypeScript CLI's, made after it removed ours
         lock.release()
         #expect(sandbox.read(lockPath) == "")
     }
@@ -66,7 +69,9 @@ import Testing
         let clock = Clock(alive: [4242])
         let waits = Locked([String]())
         let error = #expect(throws: HappyError.self) {
-            try SettingsLock(home: sandbox.home, environment: clock.environment) { holder in waits.withLock { $0.append(holder) } }
+            try SettingsLock(home: sandbox.home, environment: clock.environment) { holder in
+                waits.withLock { $0.append(holder) }
+            }
         }
         #expect(clock.sleeps.current == 50, "50 retries, 100 ms apart")
         #expect(sandbox.read(lockPath) == content, "a live holder's lock is never deleted")
@@ -95,7 +100,7 @@ import Testing
 
     @Test(arguments: ["4242", "777"])
     func removesOurStyleLockWhosePidIsNotRunning(content: String) throws {
-        try makeLock(content)   // 4242 is dead here; 777 is our own pid, which cannot be holding it
+        try makeLock(content)  // 4242 is dead here; 777 is our own pid, which cannot be holding it
         let clock = Clock()
         let lock = try SettingsLock(home: sandbox.home, environment: clock.environment)
         #expect(clock.sleeps.current == 1)
@@ -130,7 +135,8 @@ import Testing
     /// PROTOCOL §3: exactly `JSON.stringify({schemaVersion: 2, onboardingCompleted: false, machineId}, null, 2)`.
     @Test func aFreshSettingsFileIsTheOneTheTypeScriptCLIWouldWrite() throws {
         #expect(try store(Clock()) == "fresh-id")
-        #expect(sandbox.read(sandbox.home.settingsPath)
+        #expect(
+            sandbox.read(sandbox.home.settingsPath)
                 == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"fresh-id\"\n}")
         #expect(sandbox.listing(sandbox.home.path) == ["access.key", "settings.json"], "the lock is gone")
     }
@@ -150,17 +156,20 @@ import Testing
         let home = sandbox.home, path = lockPath
         let clock = Clock { n in
             guard n == 2 else { return }
-            try? Data("{\n  \"serverUrl\": \"https://self.example\"\n}".utf8).write(to: URL(fileURLWithPath: home.settingsPath))
+            try? Data("{\n  \"serverUrl\": \"https://self.example\"\n}".utf8).write(
+                to: URL(fileURLWithPath: home.settingsPath))
             unlink(path)
         }
         _ = try store(clock)
-        #expect(sandbox.read(sandbox.home.settingsPath)
+        #expect(
+            sandbox.read(sandbox.home.settingsPath)
                 == "{\n  \"serverUrl\": \"https://self.example\",\n  \"machineId\": \"fresh-id\"\n}")
     }
 
     @Test func clearWaitsForTheLockAndRemovesOnlyWhatItOwns() throws {
-        try sandbox.write("{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"m\"\n}",
-                          to: sandbox.home.settingsPath)
+        try sandbox.write(
+            "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"m\"\n}",
+            to: sandbox.home.settingsPath)
         try sandbox.write(AccessKeyTests.legacyFixture, to: sandbox.home.accessKeyPath)
         try makeLock("")
         var store = CredentialsStore(home: sandbox.home)

@@ -7,7 +7,8 @@ import Testing
 @Suite("string helpers match Foundation")
 struct StringEssentialsTests {
     static let samples = [
-        "", " ", "  a b  ", "\t x\t", "\n y \r\n", "\u{A0}z\u{2003}", "\u{85}w\u{2028}", "é ", " 1234\n", "\u{0B}v\u{0C}",
+        "", " ", "  a b  ", "\t x\t", "\n y \r\n", "\u{A0}z\u{2003}", "\u{85}w\u{2028}", "é ", " 1234\n",
+        "\u{0B}v\u{0C}",
     ]
 
     @Test(arguments: samples)

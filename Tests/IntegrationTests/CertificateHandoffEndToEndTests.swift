@@ -111,7 +111,7 @@ struct CertificateHandoffEndToEndTests {
             #expect(try await probe.request(method, url).status == 404, "\(method) \(url)")
         }
         #expect(login.process.process.isRunning)
-        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/opened"))   // --no-browser
+        #expect(!FileManager.default.fileExists(atPath: scratch.path + "/opened"))  // --no-browser
 
         let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
         #expect(hops.last?.status == 200)
@@ -164,8 +164,11 @@ struct CertificateHandoffEndToEndTests {
                 continue
             }
             var host = [CChar](repeating: 0, count: Int(NI_MAXHOST))
-            guard getnameinfo(address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil,
-                              0, NI_NUMERICHOST) == 0 else { continue }
+            guard
+                getnameinfo(
+                    address, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil,
+                    0, NI_NUMERICHOST) == 0
+            else { continue }
             let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             if !text.hasPrefix("127.") { result.append(text) }
         }
@@ -194,7 +197,8 @@ struct CertificateHandoffEndToEndTests {
         let hops = try await browser.visit(login.startURL, stopBefore: login.listener)
         let callback = try #require(hops.last?.location)
         let code = try #require(URLComponents(string: callback)?.queryItems?.first { $0.name == "code" }?.value)
-        let stolen = try await browser.request("POST", server.url + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
+        let stolen = try await browser.request(
+            "POST", server.url + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
         #expect(stolen.status == 200)
         #expect(try await browser.request("GET", callback).status == 200)
         #expect(await login.process.wait(seconds: 30) == 77)

@@ -22,12 +22,15 @@ struct CertificateLoginEndToEndTests {
         return env
     }
 
-    func login(_ server: String, _ scratch: Scratch, _ args: [String], ca: Bool = true,
-               env extra: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    func login(
+        _ server: String, _ scratch: Scratch, _ args: [String], ca: Bool = true,
+        env extra: [String: String] = [:]
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home].merging(extra) { $1 })
         let caArgs = ca ? ["--ca", GeneratedPKI.path("ca.pem")] : []
-        return try await Spawned.run(Binaries.happy, ["auth", "login", "--server", server] + caArgs + args,
-                                     environment: env, in: scratch.path)
+        return try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", server] + caArgs + args,
+            environment: env, in: scratch.path)
     }
 
     func nothingWritten(_ scratch: Scratch) -> Bool { !FileManager.default.fileExists(atPath: scratch.home) }
@@ -37,7 +40,8 @@ struct CertificateLoginEndToEndTests {
         defer { server.stopNow() }
         #expect(server.url.hasPrefix("https://"))
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("most likely identify you as alice@example.com"))
         let text = try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8)
@@ -51,9 +55,11 @@ struct CertificateLoginEndToEndTests {
         #expect(status.status == 0)
         #expect(status.stdout.contains("keyless") && status.stdout.contains("Identity: alice@example.com"))
         #expect(status.stdout.contains("Certificate expires:") && !status.stdout.contains(token))
-        let js = try await Spawned.run(Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
-        #expect(try JSONParser.parse(js.stdout.trimmingCharacters(in: .newlines))["certificate"]?["identity"]?.stringValue
-            == "alice@example.com")
+        let js = try await Spawned.run(
+            Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
+        #expect(
+            try JSONParser.parse(js.stdout.trimmingCharacters(in: .newlines))["certificate"]?["identity"]?.stringValue
+                == "alice@example.com")
     }
 
     @Test func pkcs12WithPasswordFileAndCombinedPEMBothWork() async throws {
@@ -61,13 +67,16 @@ struct CertificateLoginEndToEndTests {
         defer { server.stopNow() }
         let scratch = try Scratch()
         try "correct horse\n".write(toFile: scratch.path + "/pw", atomically: true, encoding: .utf8)
-        let p12 = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.p12"), "--cert-password-file", scratch.path + "/pw"])
+        let p12 = try await login(
+            server.url, scratch,
+            ["--cert", GeneratedPKI.path("alice.p12"), "--cert-password-file", scratch.path + "/pw"])
         #expect(p12.status == 0, "stderr: \(p12.stderr)")
         let other = try Scratch()
         let combined = try await login(server.url, other, ["--cert", GeneratedPKI.path("alice-combined.pem")])
         #expect(combined.status == 0, "stderr: \(combined.stderr)")
         let wrong = try Scratch()
-        let bad = try await login(server.url, wrong, ["--cert", GeneratedPKI.path("alice.p12")], env: ["HAPPY_CERT_PASSWORD": "nope"])
+        let bad = try await login(
+            server.url, wrong, ["--cert", GeneratedPKI.path("alice.p12")], env: ["HAPPY_CERT_PASSWORD": "nope"])
         #expect(bad.status == 77 && nothingWritten(wrong), "stderr: \(bad.stderr)")
     }
 
@@ -75,7 +84,9 @@ struct CertificateLoginEndToEndTests {
         let server = try await LocalServer(environment: Self.directEnvironment())
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")],
+            ca: false)
         #expect(r.status == 69, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("--ca"))
         #expect(nothingWritten(scratch))
@@ -85,7 +96,9 @@ struct CertificateLoginEndToEndTests {
         let server = try await LocalServer(environment: Self.directEnvironment())
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("other-ca-client.pem"), "--key", GeneratedPKI.path("other-ca-client.key")])
+        let r = try await login(
+            server.url, scratch,
+            ["--cert", GeneratedPKI.path("other-ca-client.pem"), "--key", GeneratedPKI.path("other-ca-client.key")])
         #expect(r.status == 77, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("did not accept this certificate"))
         #expect(nothingWritten(scratch))
@@ -95,26 +108,33 @@ struct CertificateLoginEndToEndTests {
         let server = try await LocalServer(environment: Self.directEnvironment())
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("bob-other-domain.pem"), "--key", GeneratedPKI.path("bob-other-domain.key")])
+        let r = try await login(
+            server.url, scratch,
+            ["--cert", GeneratedPKI.path("bob-other-domain.pem"), "--key", GeneratedPKI.path("bob-other-domain.key")])
         #expect(r.status == 77 && r.stderr.contains("not-eligible"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }
 
     @Test func unknownIdentityWithoutAutoProvisioningIs403() async throws {
-        let server = try await LocalServer(environment: Self.directEnvironment(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "0"]))
+        let server = try await LocalServer(
+            environment: Self.directEnvironment(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "0"]))
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
         #expect(r.status == 77 && r.stderr.contains("auto-provisioning is off"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }
 
     @Test func e2eeIdentityIsRestoreRequired409() async throws {
-        let server = try await LocalServer(environment: Self.directEnvironment(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"]))
+        let server = try await LocalServer(
+            environment: Self.directEnvironment(["HAPPY_TEST_SERVER_E2EE_IDENTITIES": "alice@example.com"]))
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
-        #expect(r.status == 77 && r.stderr.contains("restore-required") && r.stderr.contains("QR"), "stderr: \(r.stderr)")
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")])
+        #expect(
+            r.status == 77 && r.stderr.contains("restore-required") && r.stderr.contains("QR"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }
 
@@ -122,7 +142,9 @@ struct CertificateLoginEndToEndTests {
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")],
+            ca: false)
         #expect(r.status == 1 && r.stderr.contains("mTLS login is not enabled"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }
@@ -159,15 +181,20 @@ struct CertificateLoginEndToEndTests {
         defer { nginx.stopNow() }
 
         let scratch = try Scratch()
-        let ok = try await login(nginx.url, scratch, ["--cert", GeneratedPKI.path("cn-only.pem"), "--key", GeneratedPKI.path("cn-only.key")])
+        let ok = try await login(
+            nginx.url, scratch, ["--cert", GeneratedPKI.path("cn-only.pem"), "--key", GeneratedPKI.path("cn-only.key")])
         #expect(ok.status == 0, "stderr: \(ok.stderr)")
         let json = try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))
         #expect(json["certificate"]?["identity"]?.stringValue == "dave-laptop")
 
         // nginx verifies the chain itself: a certificate of another CA never reaches the server.
         let other = try Scratch()
-        let refused = try await login(nginx.url, other, ["--cert", GeneratedPKI.path("other-ca-client.pem"), "--key", GeneratedPKI.path("other-ca-client.key")])
-        #expect(refused.status == 77 && refused.stderr.contains("did not accept this certificate"), "stderr: \(refused.stderr)")
+        let refused = try await login(
+            nginx.url, other,
+            ["--cert", GeneratedPKI.path("other-ca-client.pem"), "--key", GeneratedPKI.path("other-ca-client.key")])
+        #expect(
+            refused.status == 77 && refused.stderr.contains("did not accept this certificate"),
+            "stderr: \(refused.stderr)")
         #expect(nothingWritten(other))
     }
 
@@ -181,7 +208,9 @@ struct CertificateLoginEndToEndTests {
         ])
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")], ca: false)
+        let r = try await login(
+            server.url, scratch, ["--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key")],
+            ca: false)
         #expect(r.status == 77 && r.stderr.contains("saw no client certificate"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }

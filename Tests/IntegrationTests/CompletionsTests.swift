@@ -8,8 +8,9 @@ struct CompletionsTests {
     @Test(arguments: [("bash", "happy.bash"), ("zsh", "_happy"), ("fish", "happy.fish")])
     func committedCompletionsAreCurrent(shell: String, file: String) async throws {
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, ["--generate-completion-script", shell],
-                                      environment: TestEnvironment.clean(), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["--generate-completion-script", shell],
+            environment: TestEnvironment.clean(), in: scratch.path)
         #expect(r.status == 0)
         let committed = try String(contentsOfFile: "\(Binaries.repositoryRoot)/completions/\(file)", encoding: .utf8)
         #expect(committed == r.stdout, "completions/\(file) is stale: run `make completions` and commit it")
@@ -21,8 +22,10 @@ struct CompletionsTests {
         let scratch = try Scratch()
         let env = TestEnvironment.clean()
         var help = ""
-        for args in [["--help"], ["auth", "--help"], ["auth", "login", "--help"], ["auth", "status", "--help"],
-                     ["auth", "logout", "--help"], ["auth", "approve", "--help"]] {
+        for args in [
+            ["--help"], ["auth", "--help"], ["auth", "login", "--help"], ["auth", "status", "--help"],
+            ["auth", "logout", "--help"], ["auth", "approve", "--help"],
+        ] {
             let r = try await Spawned.run(Binaries.happy, args, environment: env, in: scratch.path)
             #expect(r.status == 0)
             help += r.stdout
@@ -34,7 +37,8 @@ struct CompletionsTests {
         for flag in flags.subtracting(["--generate-completion-script"]).sorted() {
             #expect(accepted.contains(flag), "README names \(flag) but no command accepts it")
         }
-        let table = readme.components(separatedBy: "## Exit codes").dropFirst().first?
+        let table =
+            readme.components(separatedBy: "## Exit codes").dropFirst().first?
             .components(separatedBy: "\n## ").first ?? ""
         let documented = Set(table.matches(of: /(?m)^\| ([0-9]+) \|/).compactMap { Int($0.1) })
         #expect(documented.count >= 8)
@@ -49,8 +53,10 @@ struct CompletionsTests {
         // mdoc item lines: `.It Fl -cert Ar file`, `.It Fl y , -yes`.
         let items = manual.split(separator: "\n").filter { $0.hasPrefix(".It Fl ") }
         let documented = Set(items.flatMap { $0.matches(of: /\s-([a-z][a-z0-9-]*)/).map { "--" + String($0.1) } })
-        for args in [["auth", "login", "--help"], ["auth", "status", "--help"], ["auth", "logout", "--help"],
-                     ["auth", "approve", "--help"]] {
+        for args in [
+            ["auth", "login", "--help"], ["auth", "status", "--help"], ["auth", "logout", "--help"],
+            ["auth", "approve", "--help"],
+        ] {
             let r = try await Spawned.run(Binaries.happy, args, environment: TestEnvironment.clean(), in: scratch.path)
             #expect(r.status == 0)
             for flag in Self.flags(in: r.stdout).subtracting(["--help"]).sorted() {
@@ -69,15 +75,17 @@ struct CompletionsTests {
         let text = help.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         guard let start = text.range(of: "Exit codes: ") else { return [] }
         let sentence = text[start.upperBound...].prefix { $0 != "." }
-        return Set(sentence.split(separator: ";").compactMap {
-            $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first.flatMap { Int($0) }
-        })
+        return Set(
+            sentence.split(separator: ";").compactMap {
+                $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first.flatMap { Int($0) }
+            })
     }
 
     @Test func versionIsTheOneInTheClientHeader() async throws {
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, ["--version"], environment: TestEnvironment.clean(),
-                                      in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["--version"], environment: TestEnvironment.clean(),
+            in: scratch.path)
         #expect(r.status == 0)
         #expect(r.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == HappyVersionProbe.version)
     }

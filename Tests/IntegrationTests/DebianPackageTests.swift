@@ -18,27 +18,31 @@ struct DebianPackageTests {
         let root = Binaries.repositoryRoot
         // The release binary `make test` built first: `swift test` holds SwiftPM's lock, so no `swift build` here.
         // Run from the scratch directory: Spawned keeps each run's output files in its working directory.
-        let built = try await Spawned.run(root + "/scripts/make-deb.sh", [],
-                                          environment: env.merging(["HAPPY_DEB_PREBUILT": "1"]) { $1 },
-                                          in: scratch.path, seconds: 300)
+        let built = try await Spawned.run(
+            root + "/scripts/make-deb.sh", [],
+            environment: env.merging(["HAPPY_DEB_PREBUILT": "1"]) { $1 },
+            in: scratch.path, seconds: 300)
         try #require(built.status == 0, "make-deb.sh failed: \(built.stderr)")
         let deb = built.stdout.split(separator: "\n").last.map(String.init) ?? ""
-        let arch = try await Spawned.run("/usr/bin/dpkg", ["--print-architecture"], environment: env,
-                                         in: scratch.path)
+        let arch = try await Spawned.run(
+            "/usr/bin/dpkg", ["--print-architecture"], environment: env,
+            in: scratch.path)
         let name = "happy_\(HappyVersion.current)_\(arch.stdout.trimmingCharacters(in: .whitespacesAndNewlines)).deb"
         #expect(deb == root + "/" + name)
 
         let contents = try await Spawned.run("/usr/bin/dpkg-deb", ["-c", deb], environment: env, in: scratch.path)
         #expect(contents.status == 0)
-        let paths = Set(contents.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last }
-            .map(String.init))
+        let paths = Set(
+            contents.stdout.split(separator: "\n").compactMap { $0.split(separator: " ").last }
+                .map(String.init))
         for path in Self.installed {
             #expect(paths.contains(path), "the package lacks \(path)")
         }
         #expect(contents.stdout.contains("root/root"), "files are not owned by root")
 
-        let fields = try await Spawned.run("/usr/bin/dpkg-deb", ["-f", deb, "Package", "Version", "Depends"],
-                                           environment: env, in: scratch.path)
+        let fields = try await Spawned.run(
+            "/usr/bin/dpkg-deb", ["-f", deb, "Package", "Version", "Depends"],
+            environment: env, in: scratch.path)
         #expect(fields.stdout.contains("Package: happy\n"))
         #expect(fields.stdout.contains("Version: \(HappyVersion.current)\n"))
         let depends = fields.stdout.components(separatedBy: "Depends: ").last ?? ""
@@ -50,15 +54,18 @@ struct DebianPackageTests {
         #expect(depends.contains("libc6 (>= 2.36)"), "Depends: \(depends)")
 
         let target = scratch.path + "/root"
-        let extracted = try await Spawned.run("/usr/bin/dpkg", ["-x", deb, target], environment: env,
-                                              in: scratch.path)
+        let extracted = try await Spawned.run(
+            "/usr/bin/dpkg", ["-x", deb, target], environment: env,
+            in: scratch.path)
         #expect(extracted.status == 0)
-        let sections = try await Spawned.run("/usr/bin/readelf", ["-S", target + "/usr/bin/happy"], environment: env,
-                                             in: scratch.path)
+        let sections = try await Spawned.run(
+            "/usr/bin/readelf", ["-S", target + "/usr/bin/happy"], environment: env,
+            in: scratch.path)
         #expect(sections.status == 0 && !sections.stdout.contains(".symtab"), "the installed binary is not stripped")
         try await expectLeanStartUp(target + "/usr/bin/happy", env: env, in: scratch)
-        let version = try await Spawned.run(target + "/usr/bin/happy", ["--version"], environment: env,
-                                            in: scratch.path)
+        let version = try await Spawned.run(
+            target + "/usr/bin/happy", ["--version"], environment: env,
+            in: scratch.path)
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == HappyVersion.current)
     }
@@ -67,15 +74,17 @@ struct DebianPackageTests {
     /// packed (DT_RELR) rather than 1.7 MB of RELA entries, no exported symbols of our own, and no library loaded
     /// that nothing calls (libssl, p11-kit: TLS is swift-nio-ssl's, PKCS#11 modules are dlopen-ed).
     func expectLeanStartUp(_ binary: String, env: [String: String], in scratch: Scratch) async throws {
-        let dynamic = try await Spawned.run("/usr/bin/readelf", ["-d", "-W", binary], environment: env, in: scratch.path)
+        let dynamic = try await Spawned.run(
+            "/usr/bin/readelf", ["-d", "-W", binary], environment: env, in: scratch.path)
         #expect(dynamic.status == 0)
         #expect(!dynamic.stdout.contains("(RPATH)") && !dynamic.stdout.contains("(RUNPATH)"), "\(dynamic.stdout)")
         #expect(dynamic.stdout.contains("(RELR)"), "relative relocations are not packed: \(dynamic.stdout)")
         for unused in ["libssl.so", "libp11-kit.so", "libffi.so"] {
             #expect(!dynamic.stdout.contains("[\(unused)"), "\(unused) is loaded at every start but never called")
         }
-        let symbols = try await Spawned.run("/usr/bin/readelf", ["--dyn-syms", "-W", binary], environment: env,
-                                            in: scratch.path)
+        let symbols = try await Spawned.run(
+            "/usr/bin/readelf", ["--dyn-syms", "-W", binary], environment: env,
+            in: scratch.path)
         let exported = symbols.stdout.split(separator: "\n").filter { $0.contains(" GLOBAL ") && !$0.contains(" UND ") }
         #expect(exported.count < 100, "the binary exports \(exported.count) symbols")
     }

@@ -10,10 +10,13 @@ struct EcosystemEndToEndTests {
         TestEnvironment.clean(["HAPPY_HOME_DIR": home, "HAPPY_SERVER_URL": server].merging(extra) { $1 })
     }
 
-    func startLogin(home: String, server: LocalServer, in scratch: Scratch, args: [String] = [],
-                    extra: [String: String] = [:]) async throws -> (Spawned, String) {
-        let login = try Spawned(Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "60"] + args,
-                                environment: env(home: home, server: server.url, extra), in: scratch.path)
+    func startLogin(
+        home: String, server: LocalServer, in scratch: Scratch, args: [String] = [],
+        extra: [String: String] = [:]
+    ) async throws -> (Spawned, String) {
+        let login = try Spawned(
+            Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "60"] + args,
+            environment: env(home: home, server: server.url, extra), in: scratch.path)
         try await login.waitForOutput { $0.contains("happy://terminal?") }
         let url = try #require(login.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         return (login, String(url))
@@ -39,8 +42,9 @@ struct EcosystemEndToEndTests {
         try await loggedIn(home: laptop, server: server, scratch: scratch, answer: answer)
 
         let (login, url) = try await startLogin(home: headless, server: server, in: scratch)
-        let approve = try await Spawned.run(Binaries.happy, ["auth", "approve", url],
-                                            environment: env(home: laptop, server: server.url), in: scratch.path)
+        let approve = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", url],
+            environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(approve.status == 0, "stderr: \(approve.stderr)")
         #expect(approve.stdout.contains("v2 answer"), "a v2 terminal gets v2 from a data key and from a legacy secret")
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
@@ -57,8 +61,9 @@ struct EcosystemEndToEndTests {
         }
 
         // The same URL again: already approved, exit 1 with a clear line.
-        let again = try await Spawned.run(Binaries.happy, ["auth", "approve", url],
-                                          environment: env(home: laptop, server: server.url), in: scratch.path)
+        let again = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", url],
+            environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(again.status == 1 && again.stderr.contains("already approved"), "stderr: \(again.stderr)")
     }
 
@@ -68,25 +73,30 @@ struct EcosystemEndToEndTests {
         let scratch = try Scratch()
         let unknown = "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 7, count: 32))
         // Not logged in here: 77 before any request.
-        let none = try await Spawned.run(Binaries.happy, ["auth", "approve", unknown],
-                                         environment: env(home: scratch.path + "/nobody", server: server.url), in: scratch.path)
+        let none = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", unknown],
+            environment: env(home: scratch.path + "/nobody", server: server.url), in: scratch.path)
         #expect(none.status == 77 && none.stderr.contains("not logged in"), "stderr: \(none.stderr)")
         // Logged in, but the request does not exist: exit 1.
         let laptop = scratch.path + "/laptop"
         try await loggedIn(home: laptop, server: server, scratch: scratch, answer: "--v2")
-        let missing = try await Spawned.run(Binaries.happy, ["auth", "approve", unknown],
-                                            environment: env(home: laptop, server: server.url), in: scratch.path)
+        let missing = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", unknown],
+            environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(missing.status == 1 && missing.stderr.contains("no pending login"), "stderr: \(missing.stderr)")
         // A URL that is not a terminal URL: usage, 64.
-        let bad = try await Spawned.run(Binaries.happy, ["auth", "approve", "happy://terminal?abc"],
-                                        environment: env(home: laptop, server: server.url), in: scratch.path)
+        let bad = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", "happy://terminal?abc"],
+            environment: env(home: laptop, server: server.url), in: scratch.path)
         #expect(bad.status == 64, "stderr: \(bad.stderr)")
         // A keyless (certificate) login cannot approve.
         let keyless = scratch.path + "/keyless"
         try FileManager.default.createDirectory(atPath: keyless, withIntermediateDirectories: true)
-        try #"{"token": "t0k3n-keyless-abcdef"}"#.write(toFile: keyless + "/access.key", atomically: true, encoding: .utf8)
-        let k = try await Spawned.run(Binaries.happy, ["auth", "approve", unknown],
-                                      environment: env(home: keyless, server: server.url), in: scratch.path)
+        try #"{"token": "t0k3n-keyless-abcdef"}"#.write(
+            toFile: keyless + "/access.key", atomically: true, encoding: .utf8)
+        let k = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", unknown],
+            environment: env(home: keyless, server: server.url), in: scratch.path)
         #expect(k.status == 77 && k.stderr.contains("keyless"), "stderr: \(k.stderr)")
     }
 
@@ -97,16 +107,18 @@ struct EcosystemEndToEndTests {
         defer { proxy.stopNow() }
         let scratch = try Scratch()
         let port = server.url.split(separator: ":").last.map(String.init) ?? ""
-        let (login, url) = try await startLogin(home: scratch.home, server: server, in: scratch,
-                                                extra: ["http_proxy": proxy.url])
+        let (login, url) = try await startLogin(
+            home: scratch.home, server: server, in: scratch,
+            extra: ["http_proxy": proxy.url])
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
         #expect(proxy.log.contains("127.0.0.1:\(port)"), "the proxy saw the requests: \(proxy.log)")
 
         let before = proxy.log.count
         let other = try Scratch()
-        let (direct, url2) = try await startLogin(home: other.home, server: server, in: other,
-                                                  extra: ["HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"])
+        let (direct, url2) = try await startLogin(
+            home: other.home, server: server, in: other,
+            extra: ["HTTP_PROXY": proxy.url, "NO_PROXY": "127.0.0.1"])
         #expect(try await server.approve(url2) == 0)
         #expect(await direct.wait() == 0, "stderr: \(direct.stderr)")
         #expect(!proxy.log.dropFirst(before).contains("127.0.0.1:\(port)"), "NO_PROXY bypassed the proxy")
@@ -126,8 +138,9 @@ struct EcosystemEndToEndTests {
         let port = try #require(server.url.split(separator: ":").last.map(String.init))
 
         let scratch = try Scratch()
-        let (login, url) = try await startLogin(home: scratch.home, server: server, in: scratch,
-                                                extra: ["HTTP_PROXY": upper.url])
+        let (login, url) = try await startLogin(
+            home: scratch.home, server: server, in: scratch,
+            extra: ["HTTP_PROXY": upper.url])
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
         #expect(upper.log.contains("127.0.0.1:\(port)"), "HTTP_PROXY alone carried the login: \(upper.log)")
@@ -135,8 +148,9 @@ struct EcosystemEndToEndTests {
 
         let upperBefore = upper.log.count
         let both = try Scratch()
-        let (second, url2) = try await startLogin(home: both.home, server: server, in: both,
-                                                  extra: ["HTTP_PROXY": upper.url, "http_proxy": lower.url])
+        let (second, url2) = try await startLogin(
+            home: both.home, server: server, in: both,
+            extra: ["HTTP_PROXY": upper.url, "http_proxy": lower.url])
         #expect(try await server.approve(url2) == 0)
         #expect(await second.wait() == 0, "stderr: \(second.stderr)")
         #expect(lower.log.contains("127.0.0.1:\(port)"), "http_proxy won: \(lower.log)")
@@ -149,10 +163,12 @@ struct EcosystemEndToEndTests {
         let proxy = try await Tinyproxy()
         defer { proxy.stopNow() }
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, [
-            "auth", "login", "--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key"),
-            "--ca", GeneratedPKI.path("ca.pem"),
-        ], environment: env(home: scratch.home, server: server.url, ["HTTPS_PROXY": proxy.url]), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy,
+            [
+                "auth", "login", "--cert", GeneratedPKI.path("alice.pem"), "--key", GeneratedPKI.path("alice.key"),
+                "--ca", GeneratedPKI.path("ca.pem"),
+            ], environment: env(home: scratch.home, server: server.url, ["HTTPS_PROXY": proxy.url]), in: scratch.path)
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(proxy.log.contains("CONNECT"), "the TLS connection was tunnelled: \(proxy.log)")
     }
@@ -184,7 +200,9 @@ struct EcosystemEndToEndTests {
             let (login, _) = try await startLogin(home: home, server: server, in: scratch, args: args, extra: extra)
             login.process.interrupt()
             #expect(await login.wait() == 130)
-            return login.stdout.split(separator: "\n").map(String.init).filter { !$0.hasPrefix("happy://") && !$0.isEmpty }
+            return login.stdout.split(separator: "\n").map(String.init).filter {
+                !$0.hasPrefix("happy://") && !$0.isEmpty
+            }
         }
         let unicode = try await qrRows(["LANG": "en_US.UTF-8"], [])
         #expect(unicode.allSatisfy { $0.allSatisfy { "█▀▄ ".contains($0) } })
@@ -202,18 +220,21 @@ struct EcosystemEndToEndTests {
         try requireTool("/usr/bin/script", package: "util-linux")
         let scratch = try Scratch()
         func status(_ extra: [String: String]) async throws -> String {
-            let r = try await Spawned.run("/usr/bin/script", ["-qec", "\(Binaries.happy) auth status", "/dev/null"],
-                                          environment: env(home: scratch.home, server: "http://127.0.0.1:9",
-                                                           extra.merging(["TERM": "xterm"]) { a, _ in a }),
-                                          in: scratch.path)
+            let r = try await Spawned.run(
+                "/usr/bin/script", ["-qec", "\(Binaries.happy) auth status", "/dev/null"],
+                environment: env(
+                    home: scratch.home, server: "http://127.0.0.1:9",
+                    extra.merging(["TERM": "xterm"]) { a, _ in a }),
+                in: scratch.path)
             #expect(r.status == 1, "not logged in")
             return r.stdout
         }
         #expect(try await status([:]).contains("\u{1B}["), "a terminal gets colour")
         let plain = try await status(["NO_COLOR": "1"])
         #expect(!plain.contains("\u{1B}") && plain.contains("Not authenticated"))
-        let piped = try await Spawned.run(Binaries.happy, ["auth", "status"],
-                                          environment: env(home: scratch.home, server: "http://127.0.0.1:9"), in: scratch.path)
+        let piped = try await Spawned.run(
+            Binaries.happy, ["auth", "status"],
+            environment: env(home: scratch.home, server: "http://127.0.0.1:9"), in: scratch.path)
         #expect(!piped.stdout.contains("\u{1B}") && !piped.stderr.contains("\u{1B}"))
     }
 
@@ -223,8 +244,9 @@ struct EcosystemEndToEndTests {
         defer { server.stopNow() }
         let scratch = try Scratch()
         let (login, _) = try await startLogin(home: scratch.home, server: server, in: scratch)
-        let version = try await Spawned.run(Binaries.happy, ["--version"], environment: env(home: scratch.home, server: server.url),
-                                            in: scratch.path)
+        let version = try await Spawned.run(
+            Binaries.happy, ["--version"], environment: env(home: scratch.home, server: server.url),
+            in: scratch.path)
         let listing = try await withTransport {
             try await $0.send(HTTPRequest(method: "GET", url: server.url + "/_test/requests"))
         }

@@ -23,9 +23,12 @@ struct EdgeFilesTests {
     }
 
     /// Logs `home` in through the local server's phone; returns the login's stderr.
-    func login(_ home: String, _ server: LocalServer, in scratch: Scratch, _ args: [String] = []) async throws -> (Int32, String) {
-        let login = try Spawned(Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "30"] + args,
-                                environment: env(home, ["HAPPY_SERVER_URL": server.url]), in: scratch.path)
+    func login(_ home: String, _ server: LocalServer, in scratch: Scratch, _ args: [String] = []) async throws -> (
+        Int32, String
+    ) {
+        let login = try Spawned(
+            Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "30"] + args,
+            environment: env(home, ["HAPPY_SERVER_URL": server.url]), in: scratch.path)
         try await login.waitForOutput { $0.contains("happy://terminal?") }
         let url = try #require(login.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         #expect(try await server.approve(String(url)) == 0)
@@ -47,13 +50,15 @@ struct EdgeFilesTests {
         #expect(mode(shared + "/access.key") == 0o600)
 
         chmod(shared + "/access.key", 0o644)
-        let report = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env(shared), in: scratch.path)
+        let report = try await Spawned.run(
+            Binaries.happy, ["auth", "status"], environment: env(shared), in: scratch.path)
         #expect(report.status == 0)
         #expect(report.stderr.contains("access.key is readable by group or others (mode 644)"), "\(report.stderr)")
         #expect(report.stderr.contains("accessible by group or others"))
 
         // logout does not chmod it either, and keeps it (it is not empty of others' files: it is ours to leave).
-        let logout = try await Spawned.run(Binaries.happy, ["auth", "logout", "--yes"], environment: env(shared), in: scratch.path)
+        let logout = try await Spawned.run(
+            Binaries.happy, ["auth", "logout", "--yes"], environment: env(shared), in: scratch.path)
         #expect(logout.status == 0)
         #expect(!FileManager.default.fileExists(atPath: shared) || mode(shared) == 0o1777)
     }
@@ -82,13 +87,19 @@ struct EdgeFilesTests {
             case "zero": try FileManager.default.createSymbolicLink(atPath: path, withDestinationPath: "/dev/zero")
             default: #expect(FileManager.default.createFile(atPath: path, contents: Data(count: (1 << 20) + 1)))
             }
-            for args in [["auth", "status"], ["auth", "status", "--json"], ["auth", "login", "--server", "http://127.0.0.1:9"],
-                         ["auth", "logout", "--yes"]] {
-                let r = try await Spawned.run(Binaries.happy, args, environment: env(scratch.home), in: scratch.path, seconds: 10)
+            for args in [
+                ["auth", "status"], ["auth", "status", "--json"], ["auth", "login", "--server", "http://127.0.0.1:9"],
+                ["auth", "logout", "--yes"],
+            ] {
+                let r = try await Spawned.run(
+                    Binaries.happy, args, environment: env(scratch.home), in: scratch.path, seconds: 10)
                 #expect([0, 1, 69].contains(r.status), "\(kind) \(file) \(args): \(r.status) \(r.stderr)")
                 if file != "daemon.state.json" && args[1] != "logout" {
-                    let expected = kind == "fifo" ? "a FIFO" : kind == "zero" ? "a character device" : "larger than 1 MiB"
-                    #expect(r.stdout.contains(expected) || r.stderr.contains(expected), "\(kind) \(file) \(args): \(r.stderr)")
+                    let expected =
+                        kind == "fifo" ? "a FIFO" : kind == "zero" ? "a character device" : "larger than 1 MiB"
+                    #expect(
+                        r.stdout.contains(expected) || r.stderr.contains(expected),
+                        "\(kind) \(file) \(args): \(r.stderr)")
                 }
             }
         }
@@ -100,13 +111,18 @@ struct EdgeFilesTests {
         let scratch = try Scratch()
         let fifo = scratch.path + "/fifo"
         #expect(mkfifo(fifo, 0o600) == 0)
-        var args = ["auth", "login", "--server", "https://127.0.0.1:9", "--cert", GeneratedPKI.path("alice.pem"),
-                    "--key", GeneratedPKI.path("alice.key")]
-        if flag == "--cert-password-file" || flag == "--ca" { args += [flag, fifo] } else {
+        var args = [
+            "auth", "login", "--server", "https://127.0.0.1:9", "--cert", GeneratedPKI.path("alice.pem"),
+            "--key", GeneratedPKI.path("alice.key"),
+        ]
+        if flag == "--cert-password-file" || flag == "--ca" {
+            args += [flag, fifo]
+        } else {
             args[args.firstIndex(of: flag)! + 1] = fifo
         }
         let started = Date()
-        let r = try await Spawned.run(Binaries.happy, args, environment: env(scratch.home), in: scratch.path, seconds: 10)
+        let r = try await Spawned.run(
+            Binaries.happy, args, environment: env(scratch.home), in: scratch.path, seconds: 10)
         #expect([64, 77, 69].contains(r.status), "\(flag): \(r.status) \(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 5)
         if flag != "--cert-password-file" { #expect(r.stderr.contains("FIFO"), "\(flag): \(r.stderr)") }
@@ -118,8 +134,9 @@ struct EdgeFilesTests {
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
         guard getuid() == 0 else { return print("note: not root; a foreign home cannot be made here") }
         #expect(chown(scratch.home, 54321, 54321) == 0)
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
-                                      environment: env(scratch.home), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
+            environment: env(scratch.home), in: scratch.path)
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("belongs to another user") && r.stderr.contains("nothing was sent"), "\(r.stderr)")
     }
@@ -130,20 +147,27 @@ struct EdgeFilesTests {
         let scratch = try Scratch()
         let mountPoint = scratch.path + "/mnt"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard try await Spawned.run("/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint],
-                                    environment: [:], in: scratch.path).status == 0
+        guard
+            try await Spawned.run(
+                "/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint],
+                environment: [:], in: scratch.path
+            ).status == 0
         else { return print("note: mount is not permitted here; read-only and full homes were not tried") }
-        defer { _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", mountPoint]).waitUntilExit() }
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", mountPoint]).waitUntilExit()
+        }
         let home = mountPoint + "/home"
         try loggedIn(home)
         let key = try String(contentsOfFile: home + "/access.key", encoding: .utf8)
 
         // Full: fill every byte left.
-        let filler = try await Spawned.run("/bin/dd", ["if=/dev/zero", "of=\(mountPoint)/filler", "bs=4k"], environment: [:],
-                                     in: scratch.path)
+        let filler = try await Spawned.run(
+            "/bin/dd", ["if=/dev/zero", "of=\(mountPoint)/filler", "bs=4k"], environment: [:],
+            in: scratch.path)
         _ = filler
-        let full = try await Spawned.run(Binaries.happy, ["auth", "login", "--force", "--server", "http://127.0.0.1:9"],
-                                         environment: env(home), in: scratch.path)
+        let full = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--force", "--server", "http://127.0.0.1:9"],
+            environment: env(home), in: scratch.path)
         #expect(full.status == 1, "\(full.stderr)")
         #expect(full.stderr.contains("disk is full"), "\(full.stderr)")
         #expect(try String(contentsOfFile: home + "/access.key", encoding: .utf8) == key)
@@ -152,9 +176,12 @@ struct EdgeFilesTests {
         try FileManager.default.removeItem(atPath: mountPoint + "/filler")
 
         // Read-only.
-        #expect(try await Spawned.run("/bin/mount", ["-o", "remount,ro", mountPoint], environment: [:], in: scratch.path).status == 0)
-        let readOnly = try await Spawned.run(Binaries.happy, ["auth", "login", "--force", "--server", "http://127.0.0.1:9"],
-                                             environment: env(home), in: scratch.path)
+        #expect(
+            try await Spawned.run("/bin/mount", ["-o", "remount,ro", mountPoint], environment: [:], in: scratch.path)
+                .status == 0)
+        let readOnly = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--force", "--server", "http://127.0.0.1:9"],
+            environment: env(home), in: scratch.path)
         #expect(readOnly.status == 1, "\(readOnly.stderr)")
         #expect(readOnly.stderr.contains("read-only"), "\(readOnly.stderr)")
         #expect(try String(contentsOfFile: home + "/access.key", encoding: .utf8) == key)
@@ -168,9 +195,11 @@ struct EdgeFilesTests {
             try "{\"token\": \"leaked\"}".write(toFile: scratch.home + "/" + name, atomically: false, encoding: .utf8)
         }
         try "mine".write(toFile: scratch.home + "/.access.key.tmp-notours", atomically: false, encoding: .utf8)
-        let r = try await Spawned.run(Binaries.happy, ["auth", "logout", "--yes"], environment: env(scratch.home), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "logout", "--yes"], environment: env(scratch.home), in: scratch.path)
         #expect(r.status == 0, "\(r.stderr)")
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.home) == [".access.key.tmp-notours"],
-                "only happy's own temporary-file pattern is removed")
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: scratch.home) == [".access.key.tmp-notours"],
+            "only happy's own temporary-file pattern is removed")
     }
 }

@@ -20,11 +20,16 @@ struct EdgeNumbersTests {
         TestEnvironment.clean(["HAPPY_HOME_DIR": home].merging(extra) { $1 })
     }
 
-    func expectClean(_ r: (status: Int32, stdout: String, stderr: String), _ what: String,
-                     sourceLocation: SourceLocation = #_sourceLocation) {
-        #expect(Self.documented.contains(r.status), "\(what): exit \(r.status), stderr \(r.stderr)", sourceLocation: sourceLocation)
-        #expect(!r.stderr.contains("Fatal error") && !r.stderr.contains("Trace/breakpoint"), "\(what): \(r.stderr)",
-                sourceLocation: sourceLocation)
+    func expectClean(
+        _ r: (status: Int32, stdout: String, stderr: String), _ what: String,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        #expect(
+            Self.documented.contains(r.status), "\(what): exit \(r.status), stderr \(r.stderr)",
+            sourceLocation: sourceLocation)
+        #expect(
+            !r.stderr.contains("Fatal error") && !r.stderr.contains("Trace/breakpoint"), "\(what): \(r.stderr)",
+            sourceLocation: sourceLocation)
     }
 
     @Test(arguments: lexemes)
@@ -44,12 +49,15 @@ struct EdgeNumbersTests {
         }
     }
 
-    @Test(arguments: ["0", "-1", "604801", "2147483648", "4294967296", "9223372036854775807", "9223372036854775808",
-                      "18446744073709551616", "1.5", "1e3", "", "abc", " 5"])
+    @Test(arguments: [
+        "0", "-1", "604801", "2147483648", "4294967296", "9223372036854775807", "9223372036854775808",
+        "18446744073709551616", "1.5", "1e3", "", "abc", " 5",
+    ])
     func everyBadTimeoutIsAUsageError(value: String) async throws {
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--timeout", value, "--server", "http://127.0.0.1:9"],
-                                      environment: env(scratch.home), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--timeout", value, "--server", "http://127.0.0.1:9"],
+            environment: env(scratch.home), in: scratch.path)
         #expect(r.status == 64, "--timeout \(value): \(r.status) \(r.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
     }
@@ -58,19 +66,23 @@ struct EdgeNumbersTests {
     func everyBadPortInAServerURLIsAUsageError(port: String) async throws {
         let scratch = try Scratch()
         let url = "http://127.0.0.1:\(port)"
-        let flag = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", url],
-                                         environment: env(scratch.home), in: scratch.path)
+        let flag = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", url],
+            environment: env(scratch.home), in: scratch.path)
         #expect(flag.status == 64, "--server \(url): \(flag.status) \(flag.stderr)")
-        let variable = try await Spawned.run(Binaries.happy, ["auth", "login"],
-                                             environment: env(scratch.home, ["HAPPY_SERVER_URL": url]), in: scratch.path)
+        let variable = try await Spawned.run(
+            Binaries.happy, ["auth", "login"],
+            environment: env(scratch.home, ["HAPPY_SERVER_URL": url]), in: scratch.path)
         #expect(variable.status == 64, "HAPPY_SERVER_URL=\(url): \(variable.status) \(variable.stderr)")
         #expect(variable.stderr.split(separator: "\n").count == 1, "one line: \(variable.stderr)")
         let approve = try await Spawned.run(
-            Binaries.happy, ["auth", "approve", "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 1, count: 32))],
+            Binaries.happy,
+            ["auth", "approve", "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 1, count: 32))],
             environment: env(scratch.home, ["HAPPY_SERVER_URL": url]), in: scratch.path)
         #expect(approve.status == 64 || approve.status == 77, "approve: \(approve.status) \(approve.stderr)")
-        let web = try await Spawned.run(Binaries.happy, ["auth", "login", "--method", "web", "--no-browser", "--server", "http://127.0.0.1:9"],
-                                        environment: env(scratch.home, ["HAPPY_WEBAPP_URL": url]), in: scratch.path)
+        let web = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--method", "web", "--no-browser", "--server", "http://127.0.0.1:9"],
+            environment: env(scratch.home, ["HAPPY_WEBAPP_URL": url]), in: scratch.path)
         #expect(web.status == 64, "HAPPY_WEBAPP_URL=\(url): \(web.status) \(web.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
     }
@@ -78,9 +90,10 @@ struct EdgeNumbersTests {
     /// A password in a server URL is refused without being echoed.
     @Test func aServerURLWithCredentialsIsRefusedWithoutEchoingThem() async throws {
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login"],
-                                      environment: env(scratch.home, ["HAPPY_SERVER_URL": "https://user:hunter2@example.com"]),
-                                      in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login"],
+            environment: env(scratch.home, ["HAPPY_SERVER_URL": "https://user:hunter2@example.com"]),
+            in: scratch.path)
         #expect(r.status == 64)
         #expect(!r.stderr.contains("hunter2") && !r.stdout.contains("hunter2"))
     }
@@ -92,8 +105,13 @@ struct EdgeNumbersTests {
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
         let key = JSONValue.object([
             ("token", .string("tok.en")),
-            ("certificate", .object([("identity", .string("a@b")), ("source", .string("san_email")), ("issuer", .string("CN=x")),
-                                     ("fingerprint", .string("AB")), ("notAfter", .string(notAfter))])),
+            (
+                "certificate",
+                .object([
+                    ("identity", .string("a@b")), ("source", .string("san_email")), ("issuer", .string("CN=x")),
+                    ("fingerprint", .string("AB")), ("notAfter", .string(notAfter)),
+                ])
+            ),
         ])
         try key.formatted().write(toFile: scratch.home + "/access.key", atomically: true, encoding: .utf8)
         for args in [["auth", "status"], ["auth", "status", "--json"]] {

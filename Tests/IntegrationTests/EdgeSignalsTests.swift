@@ -11,12 +11,17 @@ struct EdgeSignalsTests {
         TestEnvironment.clean(["HAPPY_HOME_DIR": home].merging(extra) { $1 })
     }
 
-    func startLogin(_ scratch: Scratch, _ server: LocalServer, executable: String = Binaries.happy, prefix: [String] = [],
-                    extra: [String: String] = [:]) async throws -> (Spawned, String) {
-        let login = try Spawned(executable, prefix + [Binaries.happy, "auth", "login", "--method", "mobile", "--timeout", "60"]
-                                    .dropFirst(prefix.isEmpty ? 1 : 0),
-                                environment: env(scratch.home, ["HAPPY_SERVER_URL": server.url].merging(extra) { $1 }),
-                                in: scratch.path)
+    func startLogin(
+        _ scratch: Scratch, _ server: LocalServer, executable: String = Binaries.happy, prefix: [String] = [],
+        extra: [String: String] = [:]
+    ) async throws -> (Spawned, String) {
+        let login = try Spawned(
+            executable,
+            prefix
+                + [Binaries.happy, "auth", "login", "--method", "mobile", "--timeout", "60"]
+                .dropFirst(prefix.isEmpty ? 1 : 0),
+            environment: env(scratch.home, ["HAPPY_SERVER_URL": server.url].merging(extra) { $1 }),
+            in: scratch.path)
         try await login.waitForOutput { $0.contains("happy://terminal?") }
         let url = try #require(login.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         return (login, String(url))
@@ -25,7 +30,7 @@ struct EdgeSignalsTests {
     /// 130, 143, 129: the work is cancelled and unwinds (its own message), nothing is written.
     @Test(arguments: [SIGINT, SIGTERM, SIGHUP])
     func aSignalWhileWaitingEndsTheLoginWithNothingWritten(signal: Int32) async throws {
-        let status = 128 + signal   // 130, 143, 129
+        let status = 128 + signal  // 130, 143, 129
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
@@ -46,8 +51,12 @@ struct EdgeSignalsTests {
         let release = scratch.path + "/release"
         #expect(mkfifo(release, 0o600) == 0)
         // One shell holds the lock on its own descriptor; killing it releases the lock.
-        let holder = try Spawned("/bin/sh", ["-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
-                                             scratch.home, release], environment: TestEnvironment.clean(), in: scratch.path)
+        let holder = try Spawned(
+            "/bin/sh",
+            [
+                "-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
+                scratch.home, release,
+            ], environment: TestEnvironment.clean(), in: scratch.path)
         defer { holder.stopNow(SIGKILL) }
         try await holder.waitForOutput { $0.contains("locked") }
         let (login, url) = try await startLogin(scratch, server)
@@ -56,7 +65,9 @@ struct EdgeSignalsTests {
         kill(login.process.processIdentifier, SIGTERM)
         #expect(await login.wait(seconds: 10) == 143, "\(login.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"))
-        #expect(try FileManager.default.contentsOfDirectory(atPath: scratch.home).filter { !$0.hasPrefix("release") }.isEmpty)
+        #expect(
+            try FileManager.default.contentsOfDirectory(atPath: scratch.home).filter { !$0.hasPrefix("release") }
+                .isEmpty)
     }
 
     /// Signals during the write itself: each fsync is slowed by 1.5 s (strace's fault injection), the test waits
@@ -67,9 +78,12 @@ struct EdgeSignalsTests {
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let probe = try await Spawned.run("/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
-                                          in: scratch.path)
-        guard probe.status == 0 else { return print("note: ptrace is not permitted here; the mid-write signal was not tried") }
+        let probe = try await Spawned.run(
+            "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
+            in: scratch.path)
+        guard probe.status == 0 else {
+            return print("note: ptrace is not permitted here; the mid-write signal was not tried")
+        }
         let (login, url) = try await startLogin(
             scratch, server, executable: "/usr/bin/strace",
             prefix: ["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:delay_enter=1500000"])
@@ -77,7 +91,9 @@ struct EdgeSignalsTests {
         #expect(try await server.approve(url) == 0)
         // Event-driven: the moment the first temporary credential file exists, the write is under way.
         let deadline = Date().addingTimeInterval(20)
-        while !(((try? FileManager.default.contentsOfDirectory(atPath: scratch.home)) ?? []).contains { $0.hasPrefix(".access.key.tmp-") }) {
+        while !(((try? FileManager.default.contentsOfDirectory(atPath: scratch.home)) ?? []).contains {
+            $0.hasPrefix(".access.key.tmp-")
+        }) {
             try #require(Date() < deadline, "the write never started: \(login.stderr)")
             try await Task.sleep(for: .milliseconds(5))
         }
@@ -98,17 +114,18 @@ struct EdgeSignalsTests {
         let report = scratch.path + "/browser-report"
         let probe = scratch.path + "/probe.sh"
         try """
-            #!/bin/sh
-            # The shell reads its own status with builtins only: while it forks a command, dash blocks every
-            # signal for a moment, which a concurrent reader would see.
-            while IFS= read -r line; do case "$line" in SigBlk*|SigIgn*) echo "$line";; esac; done < /proc/$$/status > \(report).tmp
-            ls -l /proc/$$/fd >> \(report).tmp
-            mv \(report).tmp \(report)
-            """.write(toFile: probe, atomically: true, encoding: .utf8)
+        #!/bin/sh
+        # The shell reads its own status with builtins only: while it forks a command, dash blocks every
+        # signal for a moment, which a concurrent reader would see.
+        while IFS= read -r line; do case "$line" in SigBlk*|SigIgn*) echo "$line";; esac; done < /proc/$$/status > \(report).tmp
+        ls -l /proc/$$/fd >> \(report).tmp
+        mv \(report).tmp \(report)
+        """.write(toFile: probe, atomically: true, encoding: .utf8)
         chmod(probe, 0o755)
-        let login = try Spawned(Binaries.happy, ["auth", "login", "--method", "web", "--timeout", "30"],
-                                environment: env(scratch.home, ["HAPPY_SERVER_URL": server.url, "BROWSER": probe]),
-                                in: scratch.path)
+        let login = try Spawned(
+            Binaries.happy, ["auth", "login", "--method", "web", "--timeout", "30"],
+            environment: env(scratch.home, ["HAPPY_SERVER_URL": server.url, "BROWSER": probe]),
+            in: scratch.path)
         defer { login.stopNow(SIGKILL) }
         let deadline = Date().addingTimeInterval(20)
         while !FileManager.default.fileExists(atPath: report) {
@@ -136,7 +153,8 @@ struct EdgeSignalsTests {
     func child(of pid: Int32) -> Int32? {
         for _ in 0..<200 {
             if let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8),
-                let first = text.split(separator: " ").first, let child = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines))
+                let first = text.split(separator: " ").first,
+                let child = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines))
             {
                 return child
             }

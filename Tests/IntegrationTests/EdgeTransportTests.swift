@@ -13,8 +13,9 @@ struct EdgeTransportTests {
         -> (status: Int32, stdout: String, stderr: String, elapsed: Double)
     {
         let started = Date()
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--method", "mobile"] + args,
-                                      environment: env(scratch), in: scratch.path, seconds: seconds)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--method", "mobile"] + args,
+            environment: env(scratch), in: scratch.path, seconds: seconds)
         return (r.status, r.stdout, r.stderr, Date().timeIntervalSince(started))
     }
 
@@ -41,8 +42,9 @@ struct EdgeTransportTests {
             .write(toFile: scratch.home + "/access.key", atomically: true, encoding: .utf8)
         let url = "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 7, count: 32))
         let started = Date()
-        let r = try await Spawned.run(Binaries.happy, ["auth", "approve", url, "--server", server.httpURL],
-                                      environment: env(scratch), in: scratch.path, seconds: 40)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", url, "--server", server.httpURL],
+            environment: env(scratch), in: scratch.path, seconds: 40)
         #expect(r.status == 69, "\(r.stderr)")
         #expect(r.stderr.contains("no complete answer within 15 s"), "\(r.stderr)")
         #expect(Date().timeIntervalSince(started) < 25)
@@ -97,13 +99,16 @@ struct EdgeTransportTests {
         let scratch = try Scratch()
         let pki = GeneratedPKI.directory
         let port = freeLoopbackPort()
-        let server = try Spawned("/usr/bin/openssl", [
-            "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki + "/server.pem", "-key", pki + "/server.key",
-            "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-www", "-quiet",
-        ], environment: TestEnvironment.clean(), in: scratch.path)
+        let server = try Spawned(
+            "/usr/bin/openssl",
+            [
+                "s_server", "-accept", "127.0.0.1:\(port)", "-cert", pki + "/server.pem", "-key", pki + "/server.key",
+                "-tls1", "-cipher", "DEFAULT@SECLEVEL=0", "-www", "-quiet",
+            ], environment: TestEnvironment.clean(), in: scratch.path)
         defer { server.stopNow(SIGKILL) }
         try await waitForListener(port: port)
-        let r = try await login(scratch, ["--timeout", "10", "--server", "https://127.0.0.1:\(port)", "--ca", pki + "/ca.pem"])
+        let r = try await login(
+            scratch, ["--timeout", "10", "--server", "https://127.0.0.1:\(port)", "--ca", pki + "/ca.pem"])
         #expect(r.status == 69, "\(r.stderr)")
         #expect(r.stderr.contains("TLS 1.2"), "\(r.stderr)")
     }
@@ -115,9 +120,11 @@ struct EdgeTransportTests {
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        try await server.control("/_test/faults", json: JSONValue.object([("authorizedToken", .string(token))]).compact())
-        let login = try Spawned(Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "30", "--server", server.url],
-                                environment: env(scratch), in: scratch.path)
+        try await server.control(
+            "/_test/faults", json: JSONValue.object([("authorizedToken", .string(token))]).compact())
+        let login = try Spawned(
+            Binaries.happy, ["auth", "login", "--method", "mobile", "--timeout", "30", "--server", server.url],
+            environment: env(scratch), in: scratch.path)
         try await login.waitForOutput { $0.contains("happy://terminal?") }
         let url = try #require(login.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         #expect(try await server.approve(String(url)) == 0)
@@ -133,15 +140,19 @@ struct EdgeTransportTests {
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
         let token = "Bearer-secret-\u{07}-0123456789"
-        try JSONValue.object([("secret", .string("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")), ("token", .string(token))])
-            .formatted().write(toFile: scratch.home + "/access.key", atomically: true, encoding: .utf8)
+        try JSONValue.object([
+            ("secret", .string("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")), ("token", .string(token)),
+        ])
+        .formatted().write(toFile: scratch.home + "/access.key", atomically: true, encoding: .utf8)
         let url = "happy://terminal?" + Base64.encodeURL([UInt8](repeating: 7, count: 32))
-        let r = try await Spawned.run(Binaries.happy, ["auth", "approve", url, "--server", "http://127.0.0.1:9"],
-                                      environment: env(scratch), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "approve", url, "--server", "http://127.0.0.1:9"],
+            environment: env(scratch), in: scratch.path)
         #expect(r.status == 1, "\(r.stderr)")
         #expect(r.stderr.contains("access.key"))
         #expect(!r.stderr.contains("secret-"), "\(r.stderr)")
-        let status = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env(scratch), in: scratch.path)
+        let status = try await Spawned.run(
+            Binaries.happy, ["auth", "status"], environment: env(scratch), in: scratch.path)
         #expect(status.status == 1 && !status.stdout.contains("\u{07}") && !status.stderr.contains("\u{07}"))
     }
 
@@ -170,7 +181,9 @@ struct EdgeTransportTests {
             address.sin_port = in_port_t(UInt16(port).bigEndian)
             address.sin_addr.s_addr = inet_addr("127.0.0.1")
             let ok = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             close(fd)
             if ok == 0 { return }

@@ -13,14 +13,17 @@ struct LoginEndToEndTests {
     func startLogin(_ scratch: Scratch, _ server: LocalServer, _ args: [String] = [], env: [String: String] = [:])
         async throws -> (Spawned, String)
     {
-        let login = try Spawned(Binaries.happy, ["auth", "login", "--method", "mobile"] + args,
-                                environment: environment(scratch, server, env), in: scratch.path)
+        let login = try Spawned(
+            Binaries.happy, ["auth", "login", "--method", "mobile"] + args,
+            environment: environment(scratch, server, env), in: scratch.path)
         try await login.waitForOutput { $0.contains("happy://terminal?") }
         let url = try #require(login.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         return (login, String(url))
     }
 
-    func files(in dir: String) -> [String] { ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted() }
+    func files(in dir: String) -> [String] {
+        ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
+    }
 
     func mode(_ path: String) throws -> Int {
         (try FileManager.default.attributesOfItem(atPath: path)[.posixPermissions] as? Int) ?? -1
@@ -49,7 +52,10 @@ struct LoginEndToEndTests {
         let settings = try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8)
         let machineId = try #require(try JSONParser.parse(settings)["machineId"]?.stringValue)
         #expect(UUID(uuidString: machineId) != nil)
-        #expect(settings == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}")
+        #expect(
+            settings
+                == "{\n  \"schemaVersion\": 2,\n  \"onboardingCompleted\": false,\n  \"machineId\": \"\(machineId)\"\n}"
+        )
         #expect(!login.stdout.contains(token) && !login.stderr.contains(token))
     }
 
@@ -68,19 +74,21 @@ struct LoginEndToEndTests {
         let token = try #require(json["token"]?.stringValue)
         let machineKey = try #require(json["encryption"]?["machineKey"]?.stringValue)
         #expect(Base64.decode(machineKey)?.count == 32)
-        #expect(text == """
-            {
-              "encryption": {
-                "publicKey": "\(Base64.encode(contentKey))",
-                "machineKey": "\(machineKey)"
-              },
-              "token": "\(token)"
-            }
-            """)
+        #expect(
+            text == """
+                {
+                  "encryption": {
+                    "publicKey": "\(Base64.encode(contentKey))",
+                    "machineKey": "\(machineKey)"
+                  },
+                  "token": "\(token)"
+                }
+                """)
 
         // status: exit 0, JSON says dataKey, the whole token never shown.
         let env = environment(scratch, server)
-        let status = try await Spawned.run(Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
+        let status = try await Spawned.run(
+            Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
         #expect(status.status == 0)
         let report = try JSONParser.parse(status.stdout.trimmingCharacters(in: .newlines))
         #expect(report["loggedIn"]?.boolValue == true)
@@ -95,10 +103,12 @@ struct LoginEndToEndTests {
         #expect(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8) == text)
 
         // logout --yes: credentials and machine id gone, the empty home removed; status then exits 1.
-        let logout = try await Spawned.run(Binaries.happy, ["auth", "logout", "--yes"], environment: env, in: scratch.path)
+        let logout = try await Spawned.run(
+            Binaries.happy, ["auth", "logout", "--yes"], environment: env, in: scratch.path)
         #expect(logout.status == 0, "\(logout.stderr)")
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
-        let after = try await Spawned.run(Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
+        let after = try await Spawned.run(
+            Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
         #expect(after.status == 1)
         #expect(try JSONParser.parse(after.stdout.trimmingCharacters(in: .newlines))["loggedIn"]?.boolValue == false)
     }
@@ -120,8 +130,9 @@ struct LoginEndToEndTests {
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--timeout", "2"],
-                                      environment: environment(scratch, server), in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--timeout", "2"],
+            environment: environment(scratch, server), in: scratch.path)
         #expect(r.status == 75, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("no approval arrived within 2 s"))
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
@@ -155,8 +166,9 @@ struct LoginEndToEndTests {
     @Test func anUnreachableServerExits69() async throws {
         let scratch = try Scratch()
         let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home])
-        let r = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
-                                      environment: env, in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
+            environment: env, in: scratch.path)
         #expect(r.status == 69)
         #expect(r.stderr.contains("cannot reach http://127.0.0.1:9"))
         #expect(!FileManager.default.fileExists(atPath: scratch.home))
@@ -175,8 +187,9 @@ struct LoginEndToEndTests {
         let status = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env, in: scratch.path)
         #expect(status.status == 1 && status.stderr.contains("access.key") && status.stderr.contains("--force"))
         // login without --force: exit 1 before any network traffic, files untouched.
-        let plain = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
-                                          environment: env, in: scratch.path)
+        let plain = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
+            environment: env, in: scratch.path)
         #expect(plain.status == 1 && plain.stderr.contains("--force"), "stderr: \(plain.stderr)")
         #expect(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8) == "not json")
 
@@ -184,9 +197,14 @@ struct LoginEndToEndTests {
         let (login, url) = try await startLogin(scratch, server, ["--force"])
         #expect(try await server.approve(url) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")
-        #expect(try String(contentsOfFile: scratch.home + "/settings.json.corrupt", encoding: .utf8) == "{\"machineId\": ")
-        #expect(try JSONParser.parse(try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8))["machineId"] != nil)
-        #expect(try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))["token"] != nil)
+        #expect(
+            try String(contentsOfFile: scratch.home + "/settings.json.corrupt", encoding: .utf8) == "{\"machineId\": ")
+        #expect(
+            try JSONParser.parse(try String(contentsOfFile: scratch.home + "/settings.json", encoding: .utf8))[
+                "machineId"] != nil)
+        #expect(
+            try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))["token"]
+                != nil)
     }
 
     /// A settings.json the TypeScript CLI wrote (JSON.stringify(settings, null, 2), no machineId yet) with keys
@@ -252,8 +270,12 @@ struct LoginEndToEndTests {
         #expect(mkfifo(release, 0o600) == 0)
         // One shell holds the lock on its own descriptor (flock(1) only takes it), says so, and blocks reading the
         // FIFO until the test writes a line; killing that one process releases the lock.
-        let holder = try Spawned("/bin/sh", ["-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
-                                             scratch.home, release], environment: TestEnvironment.clean(), in: scratch.path)
+        let holder = try Spawned(
+            "/bin/sh",
+            [
+                "-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
+                scratch.home, release,
+            ], environment: TestEnvironment.clean(), in: scratch.path)
         defer { holder.stopNow(SIGKILL) }
         try await holder.waitForOutput { $0.contains("locked") }
 
@@ -263,8 +285,9 @@ struct LoginEndToEndTests {
         #expect(login.process.isRunning, "the login is waiting for the lock")
         #expect(!FileManager.default.fileExists(atPath: scratch.home + "/access.key"), "nothing written under the lock")
 
-        let go = try await Spawned.run("/bin/sh", ["-c", "echo go > \"$0\"", release],
-                                       environment: TestEnvironment.clean(), in: scratch.path, seconds: 10)
+        let go = try await Spawned.run(
+            "/bin/sh", ["-c", "echo go > \"$0\"", release],
+            environment: TestEnvironment.clean(), in: scratch.path, seconds: 10)
         #expect(go.status == 0)
         #expect(await holder.wait(seconds: 10) == 0)
         #expect(await login.wait() == 0, "stderr: \(login.stderr)")

@@ -12,17 +12,23 @@ struct RevocationCheckEndToEndTests {
 
     /// A clean environment: no proxy variables, HAPPY_CA_FILE, LANG or NO_COLOR from the runner.
     static func environment(_ scratch: Scratch, _ extra: [String: String] = [:]) -> [String: String] {
-        ["PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "HAPPY_HOME_DIR": scratch.home,
-         "HAPPY_CERT_PASSWORD": "correct horse"].merging(extra) { $1 }
+        [
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": scratch.path, "HAPPY_HOME_DIR": scratch.home,
+            "HAPPY_CERT_PASSWORD": "correct horse",
+        ].merging(extra) { $1 }
     }
 
-    func login(_ server: String, _ scratch: Scratch, _ name: String, chain: Bool = true, _ args: [String] = [],
-               env: [String: String] = [:]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    func login(
+        _ server: String, _ scratch: Scratch, _ name: String, chain: Bool = true, _ args: [String] = [],
+        env: [String: String] = [:]
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let cert = GeneratedPKI.path(chain ? "\(name)-chain.pem" : "\(name).pem")
         return try await Spawned.run(
             Binaries.happy,
-            ["auth", "login", "--server", server, "--ca", GeneratedPKI.path("ca.pem"), "--cert", cert, "--key",
-             GeneratedPKI.path("\(name).key")] + args,
+            [
+                "auth", "login", "--server", server, "--ca", GeneratedPKI.path("ca.pem"), "--cert", cert, "--key",
+                GeneratedPKI.path("\(name).key"),
+            ] + args,
             environment: Self.environment(scratch, env), in: scratch.path)
     }
 
@@ -62,7 +68,8 @@ struct RevocationCheckEndToEndTests {
         defer { responder.stop() }
         let scratch = try Scratch()
         let r = try await Spawned.run(
-            Binaries.happy, ["auth", "login", "--server", Self.nowhere, "--cert", GeneratedPKI.path("ocsp-revoked.p12")],
+            Binaries.happy,
+            ["auth", "login", "--server", Self.nowhere, "--cert", GeneratedPKI.path("ocsp-revoked.p12")],
             environment: Self.environment(scratch), in: scratch.path)
         #expect(r.status == 77 && r.stderr.contains("keyCompromise"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
@@ -112,8 +119,9 @@ struct RevocationCheckEndToEndTests {
         defer { responder.stop() }
         let args = ["--cert", GeneratedPKI.path("ocsp-revoked.pem"), "--key", GeneratedPKI.path("ocsp-revoked.key")]
         let soft = try Scratch()
-        let going = try await Spawned.run(Binaries.happy, ["auth", "login", "--server", Self.nowhere] + args,
-                                          environment: Self.environment(soft), in: soft.path)
+        let going = try await Spawned.run(
+            Binaries.happy, ["auth", "login", "--server", Self.nowhere] + args,
+            environment: Self.environment(soft), in: soft.path)
         #expect(going.status == 69, "went on to the (absent) server: \(going.stderr)")
         #expect(going.stderr.contains("issuer's certificate is not at hand"), "\(going.stderr)")
         let strict = try Scratch()
@@ -160,7 +168,7 @@ struct RevocationCheckEndToEndTests {
         let server = try await LocalServer(
             environment: CertificateLoginEndToEndTests.directEnvironment(["HAPPY_TEST_SERVER_OCSP": "fail-closed"]))
         defer { server.stopNow() }
-        await ResponderSlot.shared.acquire()   // so no other test's responder is running
+        await ResponderSlot.shared.acquire()  // so no other test's responder is running
         defer { Task { await ResponderSlot.shared.release() } }
         let scratch = try Scratch()
         let r = try await login(server.url, scratch, "ocsp-good", ["--revocation-check", "off"])

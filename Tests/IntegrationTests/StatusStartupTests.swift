@@ -27,7 +27,7 @@ struct StatusStartupTests {
             "/usr/bin/strace", ["-f", "-qq", "-o", trace, "-e", Self.watched, Binaries.happy] + arguments,
             environment: TestEnvironment.clean(["HAPPY_HOME_DIR": home]), in: scratch.path)
         let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-            .filter { !$0.contains("+++") && !$0.contains("---") }   // exits and signals, not calls
+            .filter { !$0.contains("+++") && !$0.contains("---") }  // exits and signals, not calls
         return (run, calls)
     }
 
@@ -35,8 +35,9 @@ struct StatusStartupTests {
         try requireTool("/usr/bin/strace", package: "strace")
         let scratch = try Scratch()
         let home = try loggedInHome(scratch)
-        let probe = try await Spawned.run("/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
-                                          in: scratch.path)
+        let probe = try await Spawned.run(
+            "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
+            in: scratch.path)
         guard probe.status == 0 else { return print("note: ptrace is not permitted here; status was not traced") }
 
         let (text, textCalls) = try await traced(["auth", "status"], home: home, in: scratch)

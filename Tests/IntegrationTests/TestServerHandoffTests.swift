@@ -14,15 +14,21 @@ struct TestServerHandoffTests {
     ]
 
     @Test func returnToIsCheckedByOriginNotByTextPrefix() {
-        let list = ReturnToAllowList(entries: ["happier://", "https://app.example.com", "http://127.0.0.1",
-                                               "https://web.example.com/mtls"])
-        for allowed in ["happier:///mtls?x=1", "https://app.example.com/cb", "https://APP.example.com:443/x",
-                        "http://127.0.0.1/cb", "https://web.example.com/mtls/done"] {
+        let list = ReturnToAllowList(entries: [
+            "happier://", "https://app.example.com", "http://127.0.0.1",
+            "https://web.example.com/mtls",
+        ])
+        for allowed in [
+            "happier:///mtls?x=1", "https://app.example.com/cb", "https://APP.example.com:443/x",
+            "http://127.0.0.1/cb", "https://web.example.com/mtls/done",
+        ] {
             #expect(list.allows(allowed), "\(allowed)")
         }
-        for refused in ["https://app.example.com.evil.com/", "http://app.example.com/", "https://app.example.com:8443/",
-                        "https://web.example.com/mtlsx", "https://web.example.com/", "javascript:alert(1)", "",
-                        "not a url", "https://evil.com/?https://app.example.com"] {
+        for refused in [
+            "https://app.example.com.evil.com/", "http://app.example.com/", "https://app.example.com:8443/",
+            "https://web.example.com/mtlsx", "https://web.example.com/", "javascript:alert(1)", "",
+            "not a url", "https://evil.com/?https://app.example.com",
+        ] {
             #expect(!list.allows(refused), "\(refused)")
         }
         // Happier compares effective ports, so an origin entry admits no ephemeral loopback port; only a scheme
@@ -32,15 +38,18 @@ struct TestServerHandoffTests {
     }
 
     @Test func startRedirectsToCompleteWhichIssuesASingleUseCode() async throws {
-        let running = try await start(["HAPPIER_FEATURE_AUTH_MTLS__RETURN_TO_ALLOW_PREFIXES": "https://app.example.com"])
+        let running = try await start(["HAPPIER_FEATURE_AUTH_MTLS__RETURN_TO_ALLOW_PREFIXES": "https://app.example.com"]
+        )
         defer { Task { await running.stop() } }
         let browser = TestBrowser(identity: nil)
-        let encoded = "https%3A%2F%2Fapp.example.com%2Fcb%3Fstate%3D1"   // encodeURIComponent of the returnTo
-        let bad = try await browser.request("GET", running.baseURL + "/v1/auth/mtls/start?returnTo=https%3A%2F%2Fevil.com%2F")
+        let encoded = "https%3A%2F%2Fapp.example.com%2Fcb%3Fstate%3D1"  // encodeURIComponent of the returnTo
+        let bad = try await browser.request(
+            "GET", running.baseURL + "/v1/auth/mtls/start?returnTo=https%3A%2F%2Fevil.com%2F")
         #expect(bad.status == 400 && bad.body == #"{"error":"invalid-returnTo"}"#)
 
-        let hops = try await browser.visit(running.baseURL + "/v1/auth/mtls/start?returnTo=\(encoded)",
-                                           stopBefore: "https://app.example.com")
+        let hops = try await browser.visit(
+            running.baseURL + "/v1/auth/mtls/start?returnTo=\(encoded)",
+            stopBefore: "https://app.example.com")
         #expect(hops.first?.location == "/v1/auth/mtls/complete?returnTo=\(encoded)")
         // Without identity headers /complete answers 401.
         #expect(hops.last?.status == 401 && hops.last?.body == #"{"error":"mtls-required"}"#)
@@ -52,9 +61,11 @@ struct TestServerHandoffTests {
         let location = try #require(complete.location)
         #expect(location.hasPrefix("https://app.example.com/cb?state=1&code="))
         let code = try #require(URLComponents(string: location)?.queryItems?.first { $0.name == "code" }?.value)
-        let claim = try await browser.request("POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
+        let claim = try await browser.request(
+            "POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
         #expect(claim.status == 200 && claim.body.hasPrefix(#"{"success":true,"token":""#))
-        let again = try await browser.request("POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
+        let again = try await browser.request(
+            "POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"\#(code)"}"#)
         #expect(again.status == 401 && again.body == #"{"error":"invalid-code"}"#)
     }
 
@@ -79,8 +90,12 @@ struct TestServerHandoffTests {
         let running = try await HappyTestServer(configuration: configuration, logLevel: "critical").start()
         defer { Task { await running.stop() } }
         let browser = TestBrowser(identity: nil)
-        #expect(try await browser.request("GET", running.baseURL + "/v1/auth/mtls/start?returnTo=happier%3A%2F%2Fx").status == 404)
-        #expect(try await browser.request("POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"x"}"#).status == 404)
+        #expect(
+            try await browser.request("GET", running.baseURL + "/v1/auth/mtls/start?returnTo=happier%3A%2F%2Fx").status
+                == 404)
+        #expect(
+            try await browser.request("POST", running.baseURL + "/v1/auth/mtls/claim", body: #"{"code":"x"}"#).status
+                == 404)
     }
 
     @Test func environmentParsing() throws {

@@ -21,7 +21,8 @@ struct TestServerMTLSTests {
     @Test func directModeProvisionsFromTheVerifiedCertificate() async throws {
         let pki = try TestPKI()
         try await pki.withServer(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }
+        ) { (running) async throws in
             #expect(running.baseURL.hasPrefix("https://127.0.0.1:"))
 
             let features = try await pki.send(running, "GET", "/v1/features", as: nil)
@@ -41,7 +42,8 @@ struct TestServerMTLSTests {
 
             // The device-keypair endpoints work over the same TLS listener without a certificate.
             let key = Base64.encode(try BoxKeyPair.generate().publicKey)
-            let poll = try await pki.send(running, "POST", "/v1/auth/request", as: nil, body: #"{"publicKey": "\#(key)"}"#)
+            let poll = try await pki.send(
+                running, "POST", "/v1/auth/request", as: nil, body: #"{"publicKey": "\#(key)"}"#)
             #expect(poll.text == #"{"state":"requested"}"#)
 
             _ = try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn")
@@ -54,7 +56,8 @@ struct TestServerMTLSTests {
     @Test func directModeRefusesCertificatesTheCADidNotIssueOrThatExpired() async throws {
         let pki = try TestPKI()
         try await pki.withServer(
-            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }) { (running) async throws in
+            Self.enabledDirect.merging(["HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1"]) { $1 }
+        ) { (running) async throws in
             for name in ["other-ca-client", "expired", "not-yet-valid"] {
                 await #expect(throws: (any Error).self, "\(name)") {
                     try await pki.send(running, "POST", "/v1/auth/mtls", as: name)
@@ -72,7 +75,8 @@ struct TestServerMTLSTests {
                 "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_EMAIL_DOMAINS": " Example.com , example.org",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "ALICE@example.com,bob@elsewhere.org",
                 "HAPPY_TEST_SERVER_E2EE_IDENTITIES": "carol@example.com",
-            ]) { $1 }) { (running) async throws in
+            ]) { $1 }
+        ) { (running) async throws in
             let expected: [(String, Int, String?)] = [
                 ("alice", 200, nil),  // known (case-insensitive), allowed domain
                 ("bob-other-domain", 403, "not-eligible"),  // known, but the domain is not allowed
@@ -94,15 +98,18 @@ struct TestServerMTLSTests {
             Self.enabledDirect.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "fingerprint",
                 "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": fingerprint.uppercased(),
-            ]) { $1 }) { (running) async throws in
+            ]) { $1 }
+        ) { (running) async throws in
             #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "alice").status == 200)
-            #expect(try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn").text == #"{"error":"not-eligible"}"#)
+            #expect(
+                try await pki.send(running, "POST", "/v1/auth/mtls", as: "upn").text == #"{"error":"not-eligible"}"#)
 
             try await pki.withServer(
                 Self.enabledDirect.merging([
                     "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
                     "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice example,dave-laptop",
-                ]) { $1 }) { (bySubject) async throws in
+                ]) { $1 }
+            ) { (bySubject) async throws in
                 for name in ["alice", "cn-only"] {
                     #expect(try await pki.send(bySubject, "POST", "/v1/auth/mtls", as: name).status == 200, "\(name)")
                 }
@@ -144,7 +151,8 @@ struct TestServerMTLSTests {
             Self.enabledForwarded.merging([
                 "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "0",
                 "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
-            ]) { $1 }, tls: false) { (untrusted) async throws in
+            ]) { $1 }, tls: false
+        ) { (untrusted) async throws in
             #expect(try await pki.send(untrusted, "POST", "/v1/auth/mtls", as: nil, headers: email).status == 401)
             let features = try await pki.send(untrusted, "GET", "/v1/features", as: nil)
             #expect(features.text == #"{"features":{"mtls":{"enabled":true,"mode":"forwarded"}}}"#)
@@ -155,12 +163,17 @@ struct TestServerMTLSTests {
                     "HAPPIER_FEATURE_AUTH_MTLS__FORWARDED_EMAIL_HEADER": "X-SSL-Client-Email",
                     "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "san_email",
                     "HAPPY_TEST_SERVER_KNOWN_IDENTITIES": "alice@example.com,dave,ab12cd",
-                ]) { $1 }, tls: false) { (trusted) async throws in
+                ]) { $1 }, tls: false
+            ) { (trusted) async throws in
                 let issuer = "x-happier-client-cert-issuer"
                 let cases: [([String: String], Int)] = [
                     ([:], 401),
-                    (["x-ssl-client-email": "ALICE@example.com", issuer: "c=us,o=example corp,cn=example root ca"], 200),
-                    (["x-ssl-client-email": "alice@example.com", issuer: "CN=Example Root CA"], 403),  // the entry is a DN
+                    (
+                        ["x-ssl-client-email": "ALICE@example.com", issuer: "c=us,o=example corp,cn=example root ca"],
+                        200
+                    ),
+                    // The entry is a DN.
+                    (["x-ssl-client-email": "alice@example.com", issuer: "CN=Example Root CA"], 403),
                     (
                         [
                             "x-happier-client-cert-email": "alice@example.com",
@@ -173,12 +186,18 @@ struct TestServerMTLSTests {
                             issuer: "C=US,O=Example Corp,CN=Example Root CA",
                         ], 200
                     ),
-                    (["x-happier-client-cert-sha256": "AB:12:CD", issuer: "CN=Example Root CA, O=Example Corp, C=US"], 200),
+                    (
+                        [
+                            "x-happier-client-cert-sha256": "AB:12:CD",
+                            issuer: "CN=Example Root CA, O=Example Corp, C=US",
+                        ], 200
+                    ),
                     (["x-happier-client-cert-sha256": "ff", issuer: "C=US, O=Example Corp, CN=Example Root CA"], 403),
                 ]
                 for (headers, status) in cases {
                     #expect(
-                        try await pki.send(trusted, "POST", "/v1/auth/mtls", as: nil, headers: headers).status == status,
+                        try await pki.send(trusted, "POST", "/v1/auth/mtls", as: nil, headers: headers).status
+                            == status,
                         "\(headers)")
                 }
             }

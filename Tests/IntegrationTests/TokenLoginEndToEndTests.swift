@@ -18,8 +18,10 @@ struct TokenLoginEndToEndTests {
             .merging(token.environment) { $1 }.merging(extra) { $1 }
     }
 
-    func login(_ server: String, _ scratch: Scratch, _ token: SoftHSMToken, _ args: [String],
-               env: [String: String] = ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin])
+    func login(
+        _ server: String, _ scratch: Scratch, _ token: SoftHSMToken, _ args: [String],
+        env: [String: String] = ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin]
+    )
         async throws -> (status: Int32, stdout: String, stderr: String)
     {
         try await Spawned.run(
@@ -38,8 +40,9 @@ struct TokenLoginEndToEndTests {
         let server = try await LocalServer(environment: CertificateLoginEndToEndTests.directEnvironment())
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(server.url, scratch, token,
-                                ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
+        let r = try await login(
+            server.url, scratch, token,
+            ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("most likely identify you as token@example.com"), "stderr: \(r.stderr)")
         #expect(!r.stderr.contains(SoftHSMToken.pin) && !r.stdout.contains(SoftHSMToken.pin))
@@ -67,7 +70,8 @@ struct TokenLoginEndToEndTests {
         let nginx = try await NginxProxy(upstream: server.url)
         defer { nginx.stopNow() }
         let scratch = try Scratch()
-        let r = try await login(nginx.url, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
+        let r = try await login(
+            nginx.url, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
         #expect(r.status == 0, "stderr: \(r.stderr)")
         let json = try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))
         #expect(json["certificate"]?["uri"]?.stringValue == Self.uri)
@@ -100,8 +104,9 @@ struct TokenLoginEndToEndTests {
         // p11-kit reads user module configs from ~/.config/pkcs11/modules (HOME is the scratch directory).
         let modules = scratch.path + "/.config/pkcs11/modules"
         try FileManager.default.createDirectory(atPath: modules, withIntermediateDirectories: true)
-        try "module: \(SoftHSMToken.module)\n".write(toFile: modules + "/softhsm2.module", atomically: true,
-                                                     encoding: .utf8)
+        try "module: \(SoftHSMToken.module)\n".write(
+            toFile: modules + "/softhsm2.module", atomically: true,
+            encoding: .utf8)
         let r = try await login(server.url, scratch, token, ["--cert", Self.uri])
         #expect(r.status == 0, "stderr: \(r.stderr)")
     }
@@ -116,8 +121,10 @@ struct TokenLoginEndToEndTests {
         let scratch = try Scratch()
         let r = try await Spawned.run(
             Binaries.happy,
-            ["auth", "login", "--server", Self.nowhere, "--ca", GeneratedPKI.path("ca.pem"), "--cert", Self.uri,
-             "--pkcs11-module", SoftHSMToken.module],
+            [
+                "auth", "login", "--server", Self.nowhere, "--ca", GeneratedPKI.path("ca.pem"), "--cert", Self.uri,
+                "--pkcs11-module", SoftHSMToken.module,
+            ],
             environment: Self.environment(scratch, token, ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin]),
             in: scratch.path)
         #expect(r.status == 77 && r.stderr.contains("keyCompromise"), "stderr: \(r.stderr)")
@@ -134,24 +141,33 @@ struct TokenLoginEndToEndTests {
         let scratch = try Scratch()
         let r = try await Spawned.run(
             Binaries.happy,
-            ["auth", "login", "--server", Self.nowhere, "--revocation-check", "strict", "--cert", Self.uri,
-             "--pkcs11-module", SoftHSMToken.module],
+            [
+                "auth", "login", "--server", Self.nowhere, "--revocation-check", "strict", "--cert", Self.uri,
+                "--pkcs11-module", SoftHSMToken.module,
+            ],
             environment: Self.environment(scratch, token, ["HAPPY_CERT_PASSWORD": SoftHSMToken.pin]),
             in: scratch.path)
         #expect(r.status == 77 && r.stderr.contains("keyCompromise"), "stderr: \(r.stderr)")
         #expect(nothingWritten(scratch))
     }
 
-    @Test(arguments: [
-        (["--cert", uri], ["HAPPY_CERT_PASSWORD": "9999"], "wrong PIN"),
-        (["--cert", "pkcs11:token=happy-test;object=nothing-here"], ["HAPPY_CERT_PASSWORD": "1234"],
-         "no certificate object matches"),
-        (["--cert", "pkcs11:token=no-such-token;object=device"], ["HAPPY_CERT_PASSWORD": "1234"],
-         "no certificate object matches"),
-        (["--cert", uri, "--pkcs11-module", "/nonexistent/module.so"], ["HAPPY_CERT_PASSWORD": "1234"],
-         "does not exist"),
-        (["--cert", uri], [:], "PIN is needed"),
-    ] as [([String], [String: String], String)])
+    @Test(
+        arguments: [
+            (["--cert", uri], ["HAPPY_CERT_PASSWORD": "9999"], "wrong PIN"),
+            (
+                ["--cert", "pkcs11:token=happy-test;object=nothing-here"], ["HAPPY_CERT_PASSWORD": "1234"],
+                "no certificate object matches"
+            ),
+            (
+                ["--cert", "pkcs11:token=no-such-token;object=device"], ["HAPPY_CERT_PASSWORD": "1234"],
+                "no certificate object matches"
+            ),
+            (
+                ["--cert", uri, "--pkcs11-module", "/nonexistent/module.so"], ["HAPPY_CERT_PASSWORD": "1234"],
+                "does not exist"
+            ),
+            (["--cert", uri], [:], "PIN is needed"),
+        ] as [([String], [String: String], String)])
     func errorsExit77WithOneLineAndNoNetwork(args: [String], env: [String: String], says: String) async throws {
         try #require(SoftHSMToken.isAvailable, "softhsm2, opensc and openssl must be installed (make test does)")
         let token = try await SoftHSMToken()
@@ -170,7 +186,8 @@ struct TokenLoginEndToEndTests {
         let token = try await SoftHSMToken()
         try await token.deletePrivateKey()
         let scratch = try Scratch()
-        let r = try await login(Self.nowhere, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
+        let r = try await login(
+            Self.nowhere, scratch, token, ["--cert", Self.uri, "--pkcs11-module", SoftHSMToken.module])
         #expect(r.status == 77 && r.stderr.contains("no private key object matches"), "stderr: \(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
         #expect(nothingWritten(scratch))

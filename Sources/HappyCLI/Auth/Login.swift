@@ -16,10 +16,11 @@ extension Happy.Auth {
                 this terminal through a listener on 127.0.0.1 (keyless).
                 """)
 
-        @Option(help: """
-            How to approve: mobile (QR code), web (browser) or certificate (a device certificate the browser holds). \
-            Asked when run in a terminal; mobile otherwise.
-            """)
+        @Option(
+            help: """
+                How to approve: mobile (QR code), web (browser) or certificate (a device certificate the browser \
+                holds). Asked when run in a terminal; mobile otherwise.
+                """)
         var method: LoginMethod?
         @Flag(help: "Stop the daemon, clear the stored credentials and machine ID, and log in again.")
         var force = false
@@ -29,26 +30,34 @@ extension Happy.Auth {
         var timeout = 300
         @Flag(help: "Draw the QR code for terminals with a light background.")
         var invertQr = false
-        @Option(help: ArgumentHelp("Log in with this device certificate: PEM (certificate, optionally with its key), "
-                                   + "PKCS#12 (.p12/.pfx), or a pkcs11: URI naming a certificate and key on a token.",
-                                   valueName: "file|uri"),
-                completion: .file(extensions: ["pem", "crt", "p12", "pfx"]))
+        @Option(
+            help: ArgumentHelp(
+                "Log in with this device certificate: PEM (certificate, optionally with its key), "
+                    + "PKCS#12 (.p12/.pfx), or a pkcs11: URI naming a certificate and key on a token.",
+                valueName: "file|uri"),
+            completion: .file(extensions: ["pem", "crt", "p12", "pfx"]))
         var cert: String?
-        @Option(help: ArgumentHelp("The certificate's private key, when it is in a separate PEM file.", valueName: "file"),
-                completion: .file(extensions: ["pem", "key"]))
+        @Option(
+            help: ArgumentHelp("The certificate's private key, when it is in a separate PEM file.", valueName: "file"),
+            completion: .file(extensions: ["pem", "key"]))
         var key: String?
-        @Option(help: ArgumentHelp("A file holding the password of the key or PKCS#12 file, or the token's PIN "
-                                   + "(also $HAPPY_CERT_PASSWORD).",
-                                   valueName: "file"),
-                completion: .file())
+        @Option(
+            help: ArgumentHelp(
+                "A file holding the password of the key or PKCS#12 file, or the token's PIN "
+                    + "(also $HAPPY_CERT_PASSWORD).",
+                valueName: "file"),
+            completion: .file())
         var certPasswordFile: String?
-        @Option(help: ArgumentHelp("With a pkcs11: --cert: the PKCS#11 module (also $HAPPY_PKCS11_MODULE; default: "
-                                   + "p11-kit's proxy module).", valueName: "path"),
-                completion: .file(extensions: ["so"]))
+        @Option(
+            help: ArgumentHelp(
+                "With a pkcs11: --cert: the PKCS#11 module (also $HAPPY_PKCS11_MODULE; default: "
+                    + "p11-kit's proxy module).", valueName: "path"),
+            completion: .file(extensions: ["so"]))
         var pkcs11Module: String?
-        @Option(help: ArgumentHelp(
-            "With --cert: ask the certificate's OCSP responder first. soft (default) warns when it cannot tell, strict "
-                + "stops, off skips the check.", valueName: "mode"))
+        @Option(
+            help: ArgumentHelp(
+                "With --cert: ask the certificate's OCSP responder first. soft (default) warns when it cannot tell, "
+                    + "strict stops, off skips the check.", valueName: "mode"))
         var revocationCheck: RevocationCheck?
         @OptionGroup var serverOptions: ServerOptions
 

@@ -14,7 +14,7 @@ extension Happy.Auth {
 
         func run(in context: HappyContext) async throws {
             let status = Self.report(json: json, in: context)
-            if status != .ok { throw status }   // the report already said why
+            if status != .ok { throw status }  // the report already said why
         }
 
         /// The whole command, synchronous, shared by the parsed path and `Entry`'s fast path: reads the home,

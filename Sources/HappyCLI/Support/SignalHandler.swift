@@ -10,7 +10,7 @@ nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
 /// 128 + the signal with nothing written. If the work has not ended 2 s later, or a second signal comes, the process
 /// exits at once — except inside `guard.holding`, the few milliseconds in which credentials are written: there the
 /// exit waits for the write to finish, so a signal never leaves half a login (and once it is written, the run ends 0).
-final class SignalHandler: @unchecked Sendable {   // state behind `lock`
+final class SignalHandler: @unchecked Sendable {  // state behind `lock`
     static let handled: [Int32] = [SIGINT, SIGTERM, SIGHUP]
     /// How long a cancelled run may take to unwind before the process exits anyway.
     static let unwindSeconds: Int32 = 2
@@ -113,7 +113,7 @@ final class SignalHandler: @unchecked Sendable {   // state behind `lock`
                 cancel?()
                 deadline = Date().addingTimeInterval(TimeInterval(Self.unwindSeconds))
             } else if lock.withLock({ holding == 0 && !wrote }) {
-                exitNow()   // a second signal ends a run that has written nothing at once
+                exitNow()  // a second signal ends a run that has written nothing at once
             }
         }
     }

@@ -8,8 +8,10 @@ public struct CertificateHandoffOptions: Sendable {
     public var timeoutSeconds: Int
     public var caFile: String?
 
-    public init(server: String, force: Bool = false, openBrowser: Bool = true, timeoutSeconds: Int = 300,
-                caFile: String? = nil) {
+    public init(
+        server: String, force: Bool = false, openBrowser: Bool = true, timeoutSeconds: Int = 300,
+        caFile: String? = nil
+    ) {
         self.server = server
         self.force = force
         self.openBrowser = openBrowser
@@ -47,8 +49,9 @@ public struct CertificateHandoffFlow: Sendable {
         let url = Self.startURL(server: options.server, returnTo: "http://127.0.0.1:\(listener.port)\(listener.path)")
         console.out(url)
         if options.openBrowser, context.browser.open(url) {
-            console.err("Opened the browser. Choose your device certificate when it asks; if it did not open, "
-                + "visit the URL above.")
+            console.err(
+                "Opened the browser. Choose your device certificate when it asks; if it did not open, "
+                    + "visit the URL above.")
         } else {
             console.err("Open the URL above in the browser that holds your device certificate.")
         }
@@ -63,7 +66,8 @@ public struct CertificateHandoffFlow: Sendable {
                 "this identity belongs to an end-to-end encrypted account (restore_required), which a certificate "
                     + "cannot unlock; log in with `happy auth login --method mobile` (QR code) instead")
         case .error(let reason):
-            throw HappyError.refused("the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
+            throw HappyError.refused(
+                "the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
         }
 
         let token = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
@@ -117,8 +121,9 @@ public struct CertificateHandoffFlow: Sendable {
             }
             return token
         case 401:
-            throw HappyError.refused("the server refused the sign-in code (401 \(reply.error ?? "invalid-code")): it "
-                + "expired or was already used. Run `happy auth login --method certificate` again")
+            throw HappyError.refused(
+                "the server refused the sign-in code (401 \(reply.error ?? "invalid-code")): it "
+                    + "expired or was already used. Run `happy auth login --method certificate` again")
         case 403:
             throw HappyError.refused("the server refused this account (403 \(reply.error ?? "forbidden"))")
         case 409:
@@ -126,8 +131,9 @@ public struct CertificateHandoffFlow: Sendable {
                 "this identity belongs to an end-to-end encrypted account (409 restore-required), which a certificate "
                     + "cannot unlock; log in with `happy auth login --method mobile` (QR code) instead")
         case 404:
-            throw HappyError.failed("the browser certificate hand-off is not enabled on \(options.server) (HTTP 404 "
-                + "for /v1/auth/mtls/claim)")
+            throw HappyError.failed(
+                "the browser certificate hand-off is not enabled on \(options.server) (HTTP 404 "
+                    + "for /v1/auth/mtls/claim)")
         default:
             throw HappyError.badResponse("POST /v1/auth/mtls/claim answered HTTP \(reply.status)")
         }

@@ -13,8 +13,10 @@ public struct CertificateLoginOptions: Sendable {
     /// `--pkcs11-module`, for a `pkcs11:` certificate (else HAPPY_PKCS11_MODULE, else p11-kit's proxy).
     public var pkcs11Module: String?
 
-    public init(server: String, certificatePath: String, keyPath: String?, passwordFile: String?, caFile: String?,
-                force: Bool, revocationCheck: RevocationCheck = .soft, pkcs11Module: String? = nil) {
+    public init(
+        server: String, certificatePath: String, keyPath: String?, passwordFile: String?, caFile: String?,
+        force: Bool, revocationCheck: RevocationCheck = .soft, pkcs11Module: String? = nil
+    ) {
         self.revocationCheck = revocationCheck
         self.pkcs11Module = pkcs11Module
         self.server = server
@@ -49,16 +51,19 @@ public struct CertificateLoginFlow: Sendable {
 
         let info = identity.info
         let likely = info.likelyIdentity
-        func shown(_ text: String) -> String { TerminalText.escape(text) }   // certificate fields are outside text
+        func shown(_ text: String) -> String { TerminalText.escape(text) }  // certificate fields are outside text
         console.err("Certificate: \(shown(info.subjectDN))")
         console.err("  Issuer: \(shown(info.issuerDN))")
         console.err("  Fingerprint (SHA-256): \(info.fingerprint256)")
         console.err("  Valid until: \(Self.iso(info.notAfter))")
-        console.err("The server will most likely identify you as \(shown(likely.value)) (\(Self.describe(source: likely.source))).")
+        console.err(
+            "The server will most likely identify you as \(shown(likely.value)) "
+                + "(\(Self.describe(source: likely.source))).")
 
         // The issuer from the PEM chain or PKCS#12 bag, else from the --ca bundle (tokens usually hold only the leaf).
         let leaf = identity.certificateChainDER[0]
-        let issuer = identity.issuerCertificateDER
+        let issuer =
+            identity.issuerCertificateDER
             ?? options.caFile.flatMap { OCSPQuery.issuer(of: leaf, among: OCSPQuery.certificates(inPEMFile: $0)) }
         try await RevocationPreflight(mode: options.revocationCheck, context: context, caFile: options.caFile)
             .check(leafDER: leaf, issuerDER: issuer)
@@ -76,7 +81,9 @@ public struct CertificateLoginFlow: Sendable {
                 notAfter: Self.iso(info.notAfter), tokenURI: identity.tokenURI)
             return try store.store(.keyless(token: token, metadata: metadata), context: context)
         }
-        console.out("\(console.checkMark) Logged in with the device certificate as \(shown(likely.value)) (keyless). Machine ID: \(machineId)")
+        console.out(
+            "\(console.checkMark) Logged in with the device certificate as \(shown(likely.value)) (keyless). "
+                + "Machine ID: \(machineId)")
     }
 
     /// A certificate file (PEM/PKCS#12), or the token objects a `pkcs11:` URI selects (PROTOCOL §6).
@@ -87,7 +94,8 @@ public struct CertificateLoginFlow: Sendable {
                 certificatePath: options.certificatePath, keyPath: options.keyPath, password: { try password.read() })
         }
         let uri = try PKCS11URI(options.certificatePath)
-        let module = options.pkcs11Module ?? context.environment["HAPPY_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
+        let module =
+            options.pkcs11Module ?? context.environment["HAPPY_PKCS11_MODULE"].flatMap { $0.isEmpty ? nil : $0 }
             ?? Self.p11KitProxy
         let label = uri["token"].map { "token \"\($0)\"" } ?? "the token"
         return try ClientIdentity.loadToken(uri: uri, modulePath: module) {
@@ -116,32 +124,42 @@ public struct CertificateLoginFlow: Sendable {
             }
             return token
         case 401:
-            throw HappyError.refused("the server saw no client certificate (HTTP 401). If a proxy terminates TLS in "
-                + "front of it, the proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
+            throw HappyError.refused(
+                "the server saw no client certificate (HTTP 401). If a proxy terminates TLS in front of it, the "
+                    + "proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
         case 403 where reply.error == "certificate-revoked":
-            throw HappyError.refused("the server refused this certificate as revoked (403 certificate-revoked); ask "
-                + "for a new certificate")
+            throw HappyError.refused(
+                "the server refused this certificate as revoked (403 certificate-revoked); ask "
+                    + "for a new certificate")
         case 403:
-            throw HappyError.refused("the server refused this certificate (403 not-eligible): its issuer or e-mail "
-                + "domain is not allowed, or the identity is unknown and auto-provisioning is off. Ask your Happy "
-                + "administrator to allow it")
+            throw HappyError.refused(
+                "the server refused this certificate (403 not-eligible): its issuer or e-mail "
+                    + "domain is not allowed, or the identity is unknown and auto-provisioning is off. Ask your Happy "
+                    + "administrator to allow it")
         case 409:
-            throw HappyError.refused("this identity belongs to an end-to-end encrypted account (409 restore-required), "
-                + "which a certificate cannot unlock; log in with `happy auth login` (QR code) instead")
+            throw HappyError.refused(
+                "this identity belongs to an end-to-end encrypted account (409 restore-required), "
+                    + "which a certificate cannot unlock; log in with `happy auth login` (QR code) instead")
         case 400 where reply.bodyPrefix.contains("No required SSL certificate was sent"):
-            throw HappyError.refused("the TLS proxy in front of \(options.server) received no client certificate (HTTP 400)")
+            throw HappyError.refused(
+                "the TLS proxy in front of \(options.server) received no client certificate (HTTP 400)")
         case 400 where reply.bodyPrefix.contains("SSL certificate error"):
-            throw HappyError.refused("the server did not accept this certificate: the TLS proxy could not verify it "
-                + "(HTTP 400). Check that it was issued by your company's CA and has not been revoked")
+            throw HappyError.refused(
+                "the server did not accept this certificate: the TLS proxy could not verify it "
+                    + "(HTTP 400). Check that it was issued by your company's CA and has not been revoked")
         case 404:
             let features = try? await api.features()
             let advertised = features?["features"]?["mtls"]?["enabled"]?.boolValue
-            let detail = advertised == true
+            let detail =
+                advertised == true
                 ? "it advertises mTLS in /v1/features, but /v1/auth/mtls is missing; check the proxy's routes"
-                : "GET /v1/features does not advertise mTLS; an administrator must enable HAPPIER_FEATURE_AUTH_MTLS__ENABLED"
+                : "GET /v1/features does not advertise mTLS; an administrator must enable "
+                    + "HAPPIER_FEATURE_AUTH_MTLS__ENABLED"
             throw HappyError.failed("mTLS login is not enabled on \(options.server) (HTTP 404): \(detail)")
         default:
-            throw HappyError.badResponse("POST /v1/auth/mtls answered HTTP \(reply.status)\(reply.error.map { " (\(TerminalText.excerpt($0)))" } ?? "")")
+            throw HappyError.badResponse(
+                "POST /v1/auth/mtls answered HTTP \(reply.status)"
+                    + (reply.error.map { " (\(TerminalText.excerpt($0)))" } ?? ""))
         }
     }
 
@@ -174,7 +192,9 @@ struct CertificatePassword {
             // The first line is the password (a final newline or CRLF is not part of it).
             return try whole.withUnsafeBytes { all in
                 let end = all.firstIndex { $0 == 0x0A || $0 == 0x0D } ?? all.count
-                return try SecretBytes(count: end) { dst in dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[0..<end])) }
+                return try SecretBytes(count: end) { dst in
+                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: all[0..<end]))
+                }
             }
         }
         if let env = context.environment["HAPPY_CERT_PASSWORD"] {

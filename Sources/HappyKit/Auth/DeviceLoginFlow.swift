@@ -24,13 +24,15 @@ public struct DeviceLoginFlow: Sendable {
                     server: options.server, force: options.force, openBrowser: options.openBrowser,
                     timeoutSeconds: options.timeoutSeconds, caFile: options.caFile)
                 try await CertificateHandoffFlow(options: handoff, context: context).runAfterPreflight()
-                return nil   // the hand-off reported its own result
+                return nil  // the hand-off reported its own result
             }
-            if method == .web { _ = try context.webappURL() }   // a bad HAPPY_WEBAPP_URL is a usage error before any request
-            let keyPair = try BoxKeyPair.generate()   // secret half wiped when keyPair is released
+            // A bad HAPPY_WEBAPP_URL is a usage error before any request.
+            if method == .web { _ = try context.webappURL() }
+            let keyPair = try BoxKeyPair.generate()  // secret half wiped when keyPair is released
             // One deadline for the whole login, the first request included (`--timeout`).
-            let deadline = Deadline(end: context.timing.elapsed() + .seconds(options.timeoutSeconds),
-                                    timing: context.timing, seconds: options.timeoutSeconds)
+            let deadline = Deadline(
+                end: context.timing.elapsed() + .seconds(options.timeoutSeconds),
+                timing: context.timing, seconds: options.timeoutSeconds)
             let answer = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
                 let api = HappyAPI(server: options.server, transport: transport)
                 let first = try await createRequest(api: api, publicKey: keyPair.publicKey, deadline: deadline)
@@ -42,7 +44,8 @@ public struct DeviceLoginFlow: Sendable {
             return (accessKey, try store.store(accessKey, context: context))
         }
         guard let (accessKey, machineId) = stored else { return }
-        context.console.out("\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
+        context.console.out(
+            "\(context.console.checkMark) Logged in (\(accessKey.kindName) credentials). Machine ID: \(machineId)")
         context.console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
 
@@ -73,7 +76,8 @@ public struct DeviceLoginFlow: Sendable {
                 let reply = try await deadline.bounding { try await api.requestAuth(publicKey: publicKey, timeout: $0) }
                 if let value = try Self.interpret(reply) { return value }
                 guard backoff.failures < 2 else {
-                    throw HappyError.serverUnreachable(server: api.server, reason: "it keeps answering HTTP \(reply.status)")
+                    throw HappyError.serverUnreachable(
+                        server: api.server, reason: "it keeps answering HTTP \(reply.status)")
                 }
                 retryAfter = reply.retryAfter
             } catch let error as HappyError where Self.isTransient(error) && backoff.failures < 2 {
@@ -89,11 +93,14 @@ public struct DeviceLoginFlow: Sendable {
         case 200:
             guard let value = reply.value else { throw HappyError.badResponse("an empty answer") }
             guard value.state == "requested" || value.state == "authorized" else {
-                throw HappyError.badResponse("an unknown request state \"\(TerminalText.excerpt(value.state, limit: 40))\"")
+                throw HappyError.badResponse(
+                    "an unknown request state \"\(TerminalText.excerpt(value.state, limit: 40))\"")
             }
             return value
         case 429, 500...599: return nil
-        case 401: throw HappyError.badResponse("the server rejected our public key (\(TerminalText.excerpt(reply.error ?? "401")))")
+        case 401:
+            throw HappyError.badResponse(
+                "the server rejected our public key (\(TerminalText.excerpt(reply.error ?? "401")))")
         default: throw HappyError.badResponse("POST /v1/auth/request answered HTTP \(reply.status)")
         }
     }
@@ -109,14 +116,16 @@ public struct DeviceLoginFlow: Sendable {
         case .mobile:
             let url = "happy://terminal?" + Base64.encodeURL(publicKey)
             try ApprovalTarget(console: console, inverted: options.qrInverted).showQR(for: url)
-            console.err("Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
+            console.err(
+                "Scan the QR code with the Happy app to link this terminal (or paste the URL above into the app).")
         case .web, .certificate:
             let url = "\(try context.webappURL())/terminal/connect#key=\(Base64.encodeURL(publicKey))"
             console.out(url)
             if options.openBrowser, context.browser.open(url) {
                 console.err("Opened the browser. If it did not open, visit the URL above to approve this terminal.")
             } else {
-                console.err("Open the URL above in a browser where you are logged in to Happy to approve this terminal.")
+                console.err(
+                    "Open the URL above in a browser where you are logged in to Happy to approve this terminal.")
             }
         }
     }
@@ -153,20 +162,25 @@ public struct DeviceLoginFlow: Sendable {
 
     /// Seconds with one decimal, e.g. "1.5".
     static func seconds(_ d: Duration) -> String {
-        let tenths = d.components.seconds * 10 + (d.components.attoseconds + 50_000_000_000_000_000) / 100_000_000_000_000_000
+        let tenths =
+            d.components.seconds * 10 + (d.components.attoseconds + 50_000_000_000_000_000) / 100_000_000_000_000_000
         return "\(tenths / 10).\(tenths % 10)"
     }
 
     /// Opens the answer (PROTOCOL §1.5) into credentials. Any malformed part is a `.badResponse` (exit 76).
     static func decrypt(_ answer: AuthRequestReply, with keyPair: BoxKeyPair) throws -> AccessKey {
-        guard let token = answer.token, !token.isEmpty else { throw HappyError.badResponse("the approval carried no token") }
+        guard let token = answer.token, !token.isEmpty else {
+            throw HappyError.badResponse("the approval carried no token")
+        }
         guard BearerToken.isAcceptable(token) else {
             throw HappyError.badResponse("the approval carried \(BearerToken.problem(token))")
         }
         guard let encoded = answer.response, !encoded.isEmpty else {
             throw HappyError.badResponse("the approval carried no encrypted answer")
         }
-        guard let bundle = Base64.decode(encoded) else { throw HappyError.badResponse("the encrypted answer is not base64") }
+        guard let bundle = Base64.decode(encoded) else {
+            throw HappyError.badResponse("the encrypted answer is not base64")
+        }
         switch try AuthBundle.open(bundle, with: keyPair) {
         case .legacy(let secret):
             return .legacy(secret: secret, token: token)

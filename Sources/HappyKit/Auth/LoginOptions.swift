@@ -20,9 +20,11 @@ public struct DeviceLoginOptions: Sendable {
     /// Poll interval (the reference polls once a second).
     public var pollInterval: Duration
 
-    public init(server: String, method: LoginMethod? = nil, force: Bool = false, openBrowser: Bool = true,
-                timeoutSeconds: Int = 300, caFile: String? = nil, qrInverted: Bool = false,
-                pollInterval: Duration = .seconds(1)) {
+    public init(
+        server: String, method: LoginMethod? = nil, force: Bool = false, openBrowser: Bool = true,
+        timeoutSeconds: Int = 300, caFile: String? = nil, qrInverted: Bool = false,
+        pollInterval: Duration = .seconds(1)
+    ) {
         self.server = server
         self.method = method
         self.force = force

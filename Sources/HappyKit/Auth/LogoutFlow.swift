@@ -43,8 +43,10 @@ public struct LogoutFlow: Sendable {
         if stopped { console.out("\(console.checkMark) Stopped the happy daemon") }
         if removed.removedCredentials { console.out("\(console.checkMark) Removed credentials") }
         if removed.removedMachineId { console.out("\(console.checkMark) Removed machine ID") }
-        console.out(removedHome ? "\(console.checkMark) Removed \(context.home.path) (it was empty)"
-                                : "Kept \(context.home.path): other files remain in it")
+        console.out(
+            removedHome
+                ? "\(console.checkMark) Removed \(context.home.path) (it was empty)"
+                : "Kept \(context.home.path): other files remain in it")
         console.out("Logged out.")
     }
 
@@ -53,7 +55,8 @@ public struct LogoutFlow: Sendable {
         if try await stopDaemon() { context.console.err("Stopped the happy daemon.") }
         let store = CredentialsStore(home: context.home)
         if try store.setAsideCorruptSettings() {
-            context.console.warn("settings.json was not valid JSON; kept it as settings.json.corrupt and starting a fresh one.")
+            context.console.warn(
+                "settings.json was not valid JSON; kept it as settings.json.corrupt and starting a fresh one.")
         }
         let removed = try store.clear(onSettingsWait: { context.console.err(CredentialsStore.settingsWaitMessage($0)) })
         if removed.removedCredentials || removed.removedMachineId {

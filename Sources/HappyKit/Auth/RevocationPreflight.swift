@@ -30,8 +30,9 @@ struct RevocationPreflight {
             return try inconclusive("the certificate names no OCSP responder")
         }
         guard let issuerDER else {
-            return try inconclusive("the issuer's certificate is not at hand (put the CA certificate after yours in "
-                + "the PEM file or PKCS#12 bundle)")
+            return try inconclusive(
+                "the issuer's certificate is not at hand (put the CA certificate after yours in "
+                    + "the PEM file or PKCS#12 bundle)")
         }
         let query = try OCSPQuery(leafDER: leafDER, issuerDER: issuerDER)
         guard url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {

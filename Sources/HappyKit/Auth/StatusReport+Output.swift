@@ -26,7 +26,8 @@ extension StatusReport {
             if let left, left < 0 {
                 console.out(expiry + " " + console.paint("(expired; log in again with a renewed certificate)", .red))
             } else if let left, Double(left) < ClientIdentity.expiryWarningDays {
-                console.out(expiry + " " + console.paint("(in \(left) day\(left == 1 ? "" : "s"); renew it soon)", .yellow))
+                console.out(
+                    expiry + " " + console.paint("(in \(left) day\(left == 1 ? "" : "s"); renew it soon)", .yellow))
             } else {
                 console.out(expiry)
             }
@@ -59,16 +60,25 @@ extension StatusReport {
             ("host", .string(host)),
             ("dataDirectory", .string(dataDirectory)),
             ("server", .object([("url", .string(server.url)), ("source", .string(server.source.rawValue))])),
-            ("daemon", .object([("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)]
-                + (daemonNote.map { [("note", JSONValue.string($0))] } ?? []))),
+            (
+                "daemon",
+                .object(
+                    [("running", .bool(daemonRunning)), ("pid", daemonPid.map { .number(String($0)) } ?? .null)]
+                        + (daemonNote.map { [("note", JSONValue.string($0))] } ?? []))
+            ),
         ]
         if let certificate {
-            pairs.append(("certificate", .object([
-                ("identity", .string(certificate.identity)), ("source", .string(certificate.source)),
-                ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
-                ("notAfter", .string(certificate.notAfter)),
-                ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
-            ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))))
+            pairs.append(
+                (
+                    "certificate",
+                    .object(
+                        [
+                            ("identity", .string(certificate.identity)), ("source", .string(certificate.source)),
+                            ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
+                            ("notAfter", .string(certificate.notAfter)),
+                            ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
+                        ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))
+                ))
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         if !warnings.isEmpty { pairs.append(("warnings", .array(warnings.map { .string($0) }))) }

@@ -38,7 +38,7 @@ public struct StatusReport: Sendable {
         } catch {
             report.problem = "happy: cannot read credentials"
         }
-        var settings: Settings?   // read once: the machine id and the server both come from it
+        var settings: Settings?  // read once: the machine id and the server both come from it
         do { settings = try Settings.load(from: home) } catch let error as HappyError {
             report.problem = report.problem ?? error.userMessage
         } catch {}

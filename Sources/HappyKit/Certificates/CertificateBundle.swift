@@ -4,13 +4,13 @@ import FoundationEssentials
 /// The certificates and private key read from `--cert`/`--key`, held as OpenSSL objects until `export` turns them
 /// into DER. Owns every object it holds and frees them in `deinit`; no OpenSSL pointer leaves this file.
 final class CertificateBundle {
-    private var certificates: [OpaquePointer] = []   // X509 *, in file order
-    private var key: OpaquePointer?                  // EVP_PKEY *
+    private var certificates: [OpaquePointer] = []  // X509 *, in file order
+    private var key: OpaquePointer?  // EVP_PKEY *
 
     deinit {
         certificates.forEach { X509_free($0) }
         EVP_PKEY_free(key)
-        OpenSSLErrors.clear()   // leave nothing on this thread's error queue
+        OpenSSLErrors.clear()  // leave nothing on this thread's error queue
     }
 
     var hasKey: Bool { key != nil }
@@ -37,7 +37,8 @@ final class CertificateBundle {
         let keys = file.bytes.withUnsafeBytes { PEMBlock.scan($0) }.filter(\.isPrivateKey)
         guard let block = keys.first else {
             throw HappyError.refused(
-                isSeparate ? "no PEM private key found in \(file.path)"
+                isSeparate
+                    ? "no PEM private key found in \(file.path)"
                     : "no private key found in \(file.path); pass the key file with --key <file>")
         }
         guard keys.count == 1 else { throw HappyError.refused("\(file.path) holds more than one private key") }
@@ -96,7 +97,7 @@ final class CertificateBundle {
             try Self.withLegacyFallback(file.path) { addParsedPKCS12(pkcs12, secret) ? true : nil }.0 ?? false
         }
         if try parse() { return true }
-        if !hasMAC, secret == nil {   // without a MAC only decryption tells whether a password is needed
+        if !hasMAC, secret == nil {  // without a MAC only decryption tells whether a password is needed
             secret = try password(file.path)
             if try parse() { return true }
         }
@@ -117,7 +118,7 @@ final class CertificateBundle {
             } else {
                 PKCS12_parse(pkcs12, nil, &parsedKey, &certificate, &others)
             }
-        guard status == 1 else { return false }   // PKCS12_parse frees its partial results on failure
+        guard status == 1 else { return false }  // PKCS12_parse frees its partial results on failure
         EVP_PKEY_free(key)
         key = parsedKey
         if let certificate { certificates.append(certificate) }

@@ -60,7 +60,7 @@ struct PEMBlock: Equatable {
             var encrypted = label == "ENCRYPTED PRIVATE KEY"
             var end = index + 1
             while end < lines.count, marker("-----END ", in: text, lines[end]) != label {
-                if marker("-----BEGIN ", in: text, lines[end]) != nil { break }   // unterminated; restart there
+                if marker("-----BEGIN ", in: text, lines[end]) != nil { break }  // unterminated; restart there
                 encrypted = encrypted || starts(text, lines[end], with: "Proc-Type: 4,ENCRYPTED")
                 end += 1
             }
@@ -68,8 +68,10 @@ struct PEMBlock: Equatable {
                 index = end
                 continue
             }
-            blocks.append(PEMBlock(label: label, range: lines[index].lowerBound..<lines[end].upperBound,
-                                   isEncrypted: encrypted))
+            blocks.append(
+                PEMBlock(
+                    label: label, range: lines[index].lowerBound..<lines[end].upperBound,
+                    isEncrypted: encrypted))
             index = end + 1
         }
         return blocks

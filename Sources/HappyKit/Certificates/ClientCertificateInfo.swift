@@ -101,7 +101,7 @@ public struct ClientCertificateInfo: Sendable, Equatable, Codable {
         guard let hex = BN_bn2hex(number) else { throw HappyError.internalFailure("out of memory") }
         defer { happy_openssl_free(hex) }
         let text = String(cString: hex)
-        return text == "0" ? "00" : text   // `openssl x509 -serial` prints whole bytes
+        return text == "0" ? "00" : text  // `openssl x509 -serial` prints whole bytes
     }
 
     private static func fingerprint(_ certificate: OpaquePointer) throws -> String {

@@ -16,8 +16,10 @@ public struct ClientIdentity: Sendable {
     /// The `pkcs11:` URI of a token identity, without any PIN; nil for files.
     public let tokenURI: String?
 
-    init(info: ClientCertificateInfo, certificateChainDER: [[UInt8]], privateKeyDER: SecretBytes?,
-         warnings: [String], tokenSigner: TokenSigner? = nil, tokenURI: String? = nil) {
+    init(
+        info: ClientCertificateInfo, certificateChainDER: [[UInt8]], privateKeyDER: SecretBytes?,
+        warnings: [String], tokenSigner: TokenSigner? = nil, tokenURI: String? = nil
+    ) {
         self.info = info
         self.certificateChainDER = certificateChainDER
         self.privateKeyDER = privateKeyDER

@@ -20,10 +20,10 @@ final class OCSPQuery {
     /// The DER `OCSPRequest` to POST (Content-Type `application/ocsp-request`).
     let requestDER: [UInt8]
 
-    private let leaf: OpaquePointer      // X509 *
-    private let issuer: OpaquePointer    // X509 *
-    private let request: OpaquePointer   // OCSP_REQUEST *
-    private let certificateID: OpaquePointer   // OCSP_CERTID *, owned here (the request holds its own copy)
+    private let leaf: OpaquePointer  // X509 *
+    private let issuer: OpaquePointer  // X509 *
+    private let request: OpaquePointer  // OCSP_REQUEST *
+    private let certificateID: OpaquePointer  // OCSP_CERTID *, owned here (the request holds its own copy)
 
     init(leafDER: [UInt8], issuerDER: [UInt8]) throws {
         guard let leaf = Self.x509(leafDER) else { throw HappyError.internalFailure("cannot parse the certificate") }
@@ -82,18 +82,25 @@ final class OCSPQuery {
             let text = OCSP_response_status_str(Int(status)).map { String(cString: $0) } ?? "\(status)"
             return .unknown("the responder answered \"\(text)\"")
         }
-        guard let basic = OCSP_response_get1_basic(response) else { return .unknown("the answer holds no basic response") }
+        guard let basic = OCSP_response_get1_basic(response) else {
+            return .unknown("the answer holds no basic response")
+        }
         defer { OCSP_BASICRESP_free(basic) }
         // 1: our nonce came back; 2 or -1: no nonce in the answer (pre-signed responses); 0: a different nonce.
-        guard OCSP_check_nonce(request, basic) != 0 else { return .unknown("the answer's nonce is not ours (a replay?)") }
-        guard verifySignature(basic) else { return .unknown("the answer's signature does not verify against the issuer") }
+        guard OCSP_check_nonce(request, basic) != 0 else {
+            return .unknown("the answer's nonce is not ours (a replay?)")
+        }
+        guard verifySignature(basic) else {
+            return .unknown("the answer's signature does not verify against the issuer")
+        }
 
         var certStatus: Int32 = -1
         var reason: Int32 = -1
         var revokedAt: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
         var thisUpdate: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
         var nextUpdate: UnsafeMutablePointer<ASN1_GENERALIZEDTIME>?
-        guard OCSP_resp_find_status(basic, certificateID, &certStatus, &reason, &revokedAt, &thisUpdate, &nextUpdate) == 1
+        guard
+            OCSP_resp_find_status(basic, certificateID, &certStatus, &reason, &revokedAt, &thisUpdate, &nextUpdate) == 1
         else { return .unknown("the answer does not mention this certificate") }
         guard OCSP_check_validity(thisUpdate, nextUpdate, clockSkewSeconds, -1) == 1 else {
             return .unknown("the answer is stale or not yet valid")
@@ -102,7 +109,9 @@ final class OCSPQuery {
         case happy_V_OCSP_CERTSTATUS_GOOD():
             return .good
         case happy_V_OCSP_CERTSTATUS_REVOKED():
-            let name = reason >= 0 ? OCSP_crl_reason_str(Int(reason)).map { String(cString: $0) } ?? "unspecified" : "unspecified"
+            let name =
+                reason >= 0
+                ? OCSP_crl_reason_str(Int(reason)).map { String(cString: $0) } ?? "unspecified" : "unspecified"
             return .revoked(at: revokedAt.flatMap(Self.date), reason: name)
         default:
             return .unknown("the responder does not know this certificate")
@@ -118,7 +127,7 @@ final class OCSPQuery {
             X509_STORE_set_flags(store, UInt(X509_V_FLAG_PARTIAL_CHAIN)) == 1,
             let certificates = happy_sk_X509_new_null()
         else { return false }
-        defer { happy_sk_X509_free(certificates) }   // the stack only borrows `issuer`
+        defer { happy_sk_X509_free(certificates) }  // the stack only borrows `issuer`
         guard happy_sk_X509_push(certificates, issuer) > 0 else { return false }
         return OCSP_basic_verify(basic, certificates, store, 0) == 1
     }
@@ -151,7 +160,7 @@ final class OCSPQuery {
             return []
         }
         defer {
-            withExtendedLifetime(pem) {}   // the memory BIO reads `pem` in place
+            withExtendedLifetime(pem) {}  // the memory BIO reads `pem` in place
             BIO_free(bio)
             OpenSSLErrors.clear()
         }
@@ -180,7 +189,9 @@ final class OCSPQuery {
     private static func responderURL(of leaf: OpaquePointer) -> String? {
         guard let urls = X509_get1_ocsp(leaf) else { return nil }
         defer { X509_email_free(urls) }
-        guard happy_sk_OPENSSL_STRING_num(urls) > 0, let first = happy_sk_OPENSSL_STRING_value(urls, 0) else { return nil }
+        guard happy_sk_OPENSSL_STRING_num(urls) > 0, let first = happy_sk_OPENSSL_STRING_value(urls, 0) else {
+            return nil
+        }
         return String(cString: first)
     }
 

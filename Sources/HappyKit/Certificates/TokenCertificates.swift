@@ -15,7 +15,8 @@ enum TokenCertificates {
         guard let handle = dlopen(modulePath, RTLD_NOW | RTLD_LOCAL) else { return [] }
         defer { dlclose(handle) }
         guard let symbol = dlsym(handle, "C_GetFunctionList") else { return [] }
-        typealias GetFunctionList = @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<ck_function_list>?>?)
+        typealias GetFunctionList =
+            @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<ck_function_list>?>?)
             -> ck_rv_t
         var listPointer: UnsafeMutablePointer<ck_function_list>?
         guard unsafeBitCast(symbol, to: GetFunctionList.self)(&listPointer) == CKR_OK,
@@ -46,8 +47,10 @@ enum TokenCertificates {
         func text<T>(_ field: T) -> String {
             withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingWhitespace()
         }
-        let fields = [("token", text(info.label)), ("manufacturer", text(info.manufacturer_id)),
-                      ("model", text(info.model)), ("serial", text(info.serial_number))]
+        let fields = [
+            ("token", text(info.label)), ("manufacturer", text(info.manufacturer_id)),
+            ("model", text(info.model)), ("serial", text(info.serial_number)),
+        ]
         return fields.allSatisfy { name, value in uri[name].map { $0 == value } ?? true }
     }
 

@@ -11,9 +11,9 @@ enum TokenSignatureScheme: Sendable, CaseIterable {
 /// A private key that stays on a PKCS#11 token (PROTOCOL §6), reached through OpenSSL 3's ENGINE API and libp11's
 /// `pkcs11` engine. Signing goes to `EVP_PKEY_sign` on the token's key: the key is never read out. Owns the engine
 /// and the key; no OpenSSL pointer leaves this file. Signing is serialized (one PKCS#11 session).
-final class TokenSigner: @unchecked Sendable {   // the OpenSSL objects are only touched under `lock`
-    private let engine: OpaquePointer   // ENGINE *, initialised
-    private let key: OpaquePointer      // EVP_PKEY *
+final class TokenSigner: @unchecked Sendable {  // the OpenSSL objects are only touched under `lock`
+    private let engine: OpaquePointer  // ENGINE *, initialised
+    private let key: OpaquePointer  // EVP_PKEY *
     private let lock = PThreadLock()
     /// The schemes this key type supports, best first.
     let schemes: [TokenSignatureScheme]
@@ -85,7 +85,8 @@ final class TokenSigner: @unchecked Sendable {   // the OpenSSL objects are only
         }
         guard X509_check_private_key(certificate, key) == 1 else {
             EVP_PKEY_free(key)
-            throw HappyError.refused("the private key on the token does not belong to the certificate \(uri.description)")
+            throw HappyError.refused(
+                "the private key on the token does not belong to the certificate \(uri.description)")
         }
         let der = try Self.der(certificate)
         let signer = TokenSigner(engine: engine, key: key)

@@ -59,7 +59,10 @@ public enum AccessKey: Sendable {
             json = .object([("secret", .string(secret.base64())), ("token", .string(token))])
         case .dataKey(let pk, let mk, let token):
             json = .object([
-                ("encryption", .object([("publicKey", .string(Base64.encode(pk))), ("machineKey", .string(mk.base64()))])),
+                (
+                    "encryption",
+                    .object([("publicKey", .string(Base64.encode(pk))), ("machineKey", .string(mk.base64()))])
+                ),
                 ("token", .string(token)),
             ])
         case .keyless(let token, let metadata):
@@ -90,12 +93,14 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
     public var source: String
     public var issuer: String
     public var fingerprint: String
-    public var notAfter: String   // ISO 8601 UTC
+    public var notAfter: String  // ISO 8601 UTC
     /// The `pkcs11:` URI of a token login (never a PIN); nil for certificate files.
     public var tokenURI: String?
 
-    public init(identity: String, source: String, issuer: String, fingerprint: String, notAfter: String,
-                tokenURI: String? = nil) {
+    public init(
+        identity: String, source: String, issuer: String, fingerprint: String, notAfter: String,
+        tokenURI: String? = nil
+    ) {
         self.tokenURI = tokenURI
         self.identity = identity
         self.source = source
@@ -115,9 +120,15 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
     }
 
     var jsonPairs: [(String, JSONValue)] {
-        [("certificate", .object([
-            ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
-            ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
-        ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))),]
+        [
+            (
+                "certificate",
+                .object(
+                    [
+                        ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
+                        ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
+                    ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))
+            )
+        ]
     }
 }

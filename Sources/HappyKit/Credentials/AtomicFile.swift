@@ -30,7 +30,7 @@ public enum AtomicFile {
         var template = Array("\(directory)/.\(name)\(temporaryMarker)XXXXXX".utf8CString)
         let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
         guard fd >= 0 else { throw problem(path, "cannot create a temporary file") }
-        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)   // never inherited by a child (the browser)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // never inherited by a child (the browser)
         let tempPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let pending = Pending(path: path, tempPath: tempPath, directory: directory)
         defer { close(fd) }
@@ -51,7 +51,7 @@ public enum AtomicFile {
     }
 
     /// A written, fsynced temporary file waiting to replace its target. Released without `commit`, it is removed.
-    public final class Pending: @unchecked Sendable {   // used by one thread
+    public final class Pending: @unchecked Sendable {  // used by one thread
         let path: String
         let tempPath: String
         let directory: String

@@ -29,10 +29,10 @@ public struct CredentialsStore: Sendable {
 
     /// Stores `accessKey` and makes sure a machine id exists (keeping one the TypeScript CLI made). Returns the id.
     /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched; both
-    /// locks (ours, then the TypeScript CLI's `settings.json.lock`) are held before that read, so a change the other CLI
-    /// makes under its lock is kept and a lock that is never released leaves every file untouched too. Both files are
-    /// written and fsynced before either replaces its target (a full disk fails with neither changed), and `signals`
-    /// holds off a signal-driven exit until both are in place: a login is stored whole or not at all.
+    /// locks (ours, then the TypeScript CLI's `settings.json.lock`) are held before that read, so a change the other
+    /// CLI makes under its lock is kept and a lock that is never released leaves every file untouched too. Both files
+    /// are written and fsynced before either replaces its target (a full disk fails with neither changed), and
+    /// `signals` holds off a signal-driven exit until both are in place: a login is stored whole or not at all.
     @discardableResult
     public func store(
         _ accessKey: AccessKey, newMachineId: () -> String = { UUID().uuidString.lowercased() },
@@ -83,13 +83,16 @@ public struct CredentialsStore: Sendable {
 
     /// `store`, telling the user on stderr when another happy process holds the home's lock.
     func store(_ accessKey: AccessKey, context: HappyContext) throws -> String {
-        try store(accessKey, onWait: {
-            context.console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
-        }, onSettingsWait: { context.console.err(Self.settingsWaitMessage($0)) }, signals: context.signals)
+        try store(
+            accessKey,
+            onWait: {
+                context.console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
+            }, onSettingsWait: { context.console.err(Self.settingsWaitMessage($0)) }, signals: context.signals)
     }
 
     static func settingsWaitMessage(_ holder: String) -> String {
-        holder.prefix(1).uppercased() + holder.dropFirst() + " is updating settings.json (settings.json.lock); waiting up to 5 s."
+        holder.prefix(1).uppercased() + holder.dropFirst()
+            + " is updating settings.json (settings.json.lock); waiting up to 5 s."
     }
 
     /// `login --force` on a `settings.json` that is not valid JSON: keeps its bytes as `settings.json.corrupt`
@@ -103,7 +106,8 @@ public struct CredentialsStore: Sendable {
             defer { settingsLock.release() }
             let aside = home.settingsPath + ".corrupt"
             guard rename(home.settingsPath, aside) == 0 else {
-                throw HappyError.fileProblem(path: home.settingsPath, reason: "cannot move it aside (\(String(cString: strerror(errno))))")
+                throw HappyError.fileProblem(
+                    path: home.settingsPath, reason: "cannot move it aside (\(String(cString: strerror(errno))))")
             }
             return true
         }
@@ -111,7 +115,9 @@ public struct CredentialsStore: Sendable {
 
     /// Removes `access.key` and the machine id; keeps every other settings key. Removes `settings.json` when
     /// nothing else is left in it. Returns what was removed, for the report.
-    public func clear(onSettingsWait: (String) -> Void = { _ in }) throws -> (removedCredentials: Bool, removedMachineId: Bool) {
+    public func clear(onSettingsWait: (String) -> Void = { _ in }) throws -> (
+        removedCredentials: Bool, removedMachineId: Bool
+    ) {
         var info = stat()
         guard stat(home.path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR else { return (false, false) }
         let lock = try HomeLock(home: home)
@@ -124,7 +130,11 @@ public struct CredentialsStore: Sendable {
         if let settings = try? Settings.load(from: home), settings.machineId != nil {
             var updated = settings
             updated.machineId = nil
-            if updated.isEmptyWithoutMachineId { try home.remove(home.settingsPath) } else { try updated.store(in: home) }
+            if updated.isEmptyWithoutMachineId {
+                try home.remove(home.settingsPath)
+            } else {
+                try updated.store(in: home)
+            }
             removedId = true
         }
         return (removedKey, removedId)

@@ -34,16 +34,19 @@ public struct ProcDaemonInspector: Sendable {
             return .proven("pid \(pid) holds daemon.state.json.lock open")
         }
         guard let argv = commandLine(pid) else {
-            return .unproven("pid \(pid) cannot be inspected, and daemon.state.json.lock does not prove it is the happy daemon")
+            return .unproven(
+                "pid \(pid) cannot be inspected, and daemon.state.json.lock does not prove it is the happy daemon")
         }
         let isDaemonCommand = zip(argv, argv.dropFirst()).contains { $0 == "daemon" && $1 == "start-sync" }
         guard isDaemonCommand else {
-            return .unproven("pid \(pid) is not a happy daemon (\(TerminalText.excerpt(argv.joined(separator: " "), limit: 60)))")
+            return .unproven(
+                "pid \(pid) is not a happy daemon (\(TerminalText.excerpt(argv.joined(separator: " "), limit: 60)))")
         }
         guard let started = startTime(pid), let written = modificationTime(home.daemonStatePath),
             started <= written + 1
         else {
-            return .unproven("pid \(pid) runs a happy daemon command but started after daemon.state.json was written (a reused pid)")
+            return .unproven(
+                "pid \(pid) runs a happy daemon command but started after daemon.state.json was written (a reused pid)")
         }
         return .proven("pid \(pid) runs `daemon start-sync` and started before daemon.state.json was written")
     }
@@ -74,7 +77,9 @@ public struct ProcDaemonInspector: Sendable {
     public static func pidNamed(byLock lockPath: String) -> Int32? {
         guard let bytes = try? BoundedFile.read(lockPath, limit: 4096) else { return nil }
         let text = String(decoding: bytes, as: UTF8.self).trimmingWhitespaceAndNewlines()
-        let named: Int? = Int(text) ?? (try? JSONParser.parse(text)).flatMap { DaemonState.integer($0["pid"], in: 2...Int(Int32.max)) }
+        let named: Int? =
+            Int(text)
+            ?? (try? JSONParser.parse(text)).flatMap { DaemonState.integer($0["pid"], in: 2...Int(Int32.max)) }
         return named.flatMap { Int32(exactly: $0) }
     }
 

@@ -36,9 +36,10 @@ public struct DaemonState: Sendable, Equatable {
         guard let port = integer(json["httpPort"], in: 1...65535).flatMap({ UInt16(exactly: $0) }) else {
             return .invalid("daemon.state.json has no usable httpPort (\(describe(json["httpPort"])))")
         }
-        return .valid(DaemonState(
-            pid: pid, httpPort: port, startTime: json["startTime"]?.stringValue,
-            startedWithCliVersion: json["startedWithCliVersion"]?.stringValue))
+        return .valid(
+            DaemonState(
+                pid: pid, httpPort: port, startTime: json["startTime"]?.stringValue,
+                startedWithCliVersion: json["startedWithCliVersion"]?.stringValue))
     }
 
     /// A JSON number that is a plain integer lexeme (no sign, fraction or exponent) inside `range`.

@@ -37,7 +37,8 @@ public struct HappyHome: Sendable, Equatable {
         let parent = AtomicFile.split(path).directory
         if parent != path, access(parent, F_OK) != 0 { try HappyHome(path: parent).ensureExists() }
         guard mkdir(path, 0o700) == 0 || errno == EEXIST else {
-            throw HappyError.fileProblem(path: path, reason: "cannot create the directory (\(BoundedFile.describe(errno)))")
+            throw HappyError.fileProblem(
+                path: path, reason: "cannot create the directory (\(BoundedFile.describe(errno)))")
         }
         // mkdir applies the umask; this directory is ours, so it gets exactly 0700.
         chmod(path, 0o700)
@@ -50,15 +51,21 @@ public struct HappyHome: Sendable, Equatable {
         let created = try ensureExists()
         do {
             var info = stat()
-            guard stat(path, &info) == 0 else { throw HappyError.fileProblem(path: path, reason: "cannot inspect it (\(BoundedFile.describe(errno)))") }
+            guard stat(path, &info) == 0 else {
+                throw HappyError.fileProblem(path: path, reason: "cannot inspect it (\(BoundedFile.describe(errno)))")
+            }
             guard info.st_uid == geteuid() else {
-                throw HappyError.fileProblem(path: path, reason: "belongs to another user (uid \(info.st_uid)), so happy will not write its credentials there; set HAPPY_HOME_DIR to a directory of yours")
+                throw HappyError.fileProblem(
+                    path: path,
+                    reason: "belongs to another user (uid \(info.st_uid)), so happy will not write its credentials "
+                        + "there; set HAPPY_HOME_DIR to a directory of yours")
             }
             // 8 KiB of zeros: more than access.key and settings.json need together.
             _ = try AtomicFile.prepare([UInt8](repeating: 0, count: 8192), for: path + "/write-check")
         } catch let HappyError.fileProblem(_, reason) {
             if created { removeIfEmpty() }
-            throw HappyError.fileProblem(path: path, reason: "cannot be written (\(reason)); nothing was sent to the server")
+            throw HappyError.fileProblem(
+                path: path, reason: "cannot be written (\(reason)); nothing was sent to the server")
         }
         return created
     }
@@ -68,12 +75,14 @@ public struct HappyHome: Sendable, Equatable {
         var warnings: [String] = []
         var info = stat()
         if stat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, info.st_mode & 0o077 != 0 {
-            warnings.append("\(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                + "run `chmod 700 \(path)`")
+            warnings.append(
+                "\(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "run `chmod 700 \(path)`")
         }
         if stat(accessKeyPath, &info) == 0, info.st_mode & 0o077 != 0 {
-            warnings.append("\(accessKeyPath) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
-                + "run `chmod 600 \(accessKeyPath)`")
+            warnings.append(
+                "\(accessKeyPath) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
+                    + "run `chmod 600 \(accessKeyPath)`")
         }
         return warnings.map { TerminalText.escape($0) }
     }

@@ -11,14 +11,16 @@ public final class HomeLock: @unchecked Sendable {
         try home.ensureExists()
         fd = open(home.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else {
-            throw HappyError.fileProblem(path: home.path, reason: "cannot open to lock (\(String(cString: strerror(errno))))")
+            throw HappyError.fileProblem(
+                path: home.path, reason: "cannot open to lock (\(String(cString: strerror(errno))))")
         }
         if flock(fd, LOCK_EX | LOCK_NB) != 0 {
             onWait()
             while flock(fd, LOCK_EX) != 0 {
                 if errno != EINTR {
                     close(fd)
-                    throw HappyError.fileProblem(path: home.path, reason: "cannot lock (\(String(cString: strerror(errno))))")
+                    throw HappyError.fileProblem(
+                        path: home.path, reason: "cannot lock (\(String(cString: strerror(errno))))")
                 }
             }
         }

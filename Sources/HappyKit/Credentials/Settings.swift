@@ -14,9 +14,10 @@ public struct Settings: Sendable, Equatable {
     /// What the TypeScript CLI reads for an absent file, so what a settings.json we create starts from: writing it
     /// with a machine id gives exactly `JSON.stringify({schemaVersion: 2, onboardingCompleted: false, machineId},
     /// null, 2)`, byte for byte (PROTOCOL §3).
-    public static let typeScriptDefaults = Settings(json: .object([
-        ("schemaVersion", .number("2")), ("onboardingCompleted", .bool(false)),
-    ]))
+    public static let typeScriptDefaults = Settings(
+        json: .object([
+            ("schemaVersion", .number("2")), ("onboardingCompleted", .bool(false)),
+        ]))
 
     /// Reads `settings.json`; an absent file is `typeScriptDefaults`. A corrupt one is reported, never crashed on.
     public static func load(from home: HappyHome) throws -> Settings {
@@ -30,7 +31,8 @@ public struct Settings: Sendable, Equatable {
         } catch let failure as JSONParser.Failure {
             throw HappyError.fileProblem(
                 path: home.settingsPath,
-                reason: "is not valid JSON (\(failure.message) at byte \(failure.offset)); fix it or run `happy auth login --force`")
+                reason: "is not valid JSON (\(failure.message) at byte \(failure.offset)); fix it or run "
+                    + "`happy auth login --force`")
         }
     }
 

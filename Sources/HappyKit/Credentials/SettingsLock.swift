@@ -5,8 +5,9 @@ import Glibc
 /// (PROTOCOL §3), taken the same way: created with O_CREAT|O_EXCL|O_WRONLY, retried every 100 ms for up to 5 s,
 /// removed after the write. A lock older than 10 s (mtime) is stale and removed, as the TypeScript CLI does; so is a
 /// lock holding the pid of a process that no longer exists. An empty or young lock is the TypeScript CLI's normal lock
-/// and is only ever waited for. Ours holds our pid, for diagnostics. Taken after `HomeLock`, before anything is written.
-public final class SettingsLock: @unchecked Sendable {   // released once, by its owner
+/// and is only ever waited for. Ours holds our pid, for diagnostics. Taken after `HomeLock`, before anything is
+/// written.
+public final class SettingsLock: @unchecked Sendable {  // released once, by its owner
     /// The clock, the liveness check and our pid, injected so the rules can be tested without waiting.
     public struct Environment: Sendable {
         public var now: @Sendable () -> Date
@@ -14,8 +15,10 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
         public var isAlive: @Sendable (Int32) -> Bool
         public var pid: Int32
 
-        public init(now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) -> Void,
-                    isAlive: @escaping @Sendable (Int32) -> Bool, pid: Int32) {
+        public init(
+            now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) -> Void,
+            isAlive: @escaping @Sendable (Int32) -> Bool, pid: Int32
+        ) {
             self.now = now
             self.sleep = sleep
             self.isAlive = isAlive
@@ -55,13 +58,14 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
             if fd >= 0 {
                 let text = Array(String(pid).utf8)
-                _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }   // diagnostics only
+                _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }  // diagnostics only
                 close(fd)
                 held = true
                 return
             }
             guard errno == EEXIST else {
-                throw HappyError.fileProblem(path: path, reason: "cannot create the lock (\(String(cString: strerror(errno))))")
+                throw HappyError.fileProblem(
+                    path: path, reason: "cannot create the lock (\(String(cString: strerror(errno))))")
             }
             guard attempt < Self.attempts else { break }
             if attempt == 0 {
@@ -97,7 +101,7 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
     static func pid(in path: String) -> Int32? {
         guard let data = FileManager.default.contents(atPath: path), data.count <= 32 else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
-        guard let pid = Int32(text), pid > 0 else { return nil }   // Int32(String) returns nil when out of range
+        guard let pid = Int32(text), pid > 0 else { return nil }  // Int32(String) returns nil when out of range
         return pid
     }
 
@@ -121,8 +125,8 @@ public final class SettingsLock: @unchecked Sendable {   // released once, by it
 
     private static func identity(of path: String) -> Identity? {
         guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let inode = attributes[.systemFileNumber] as? UInt64,
-              let modified = attributes[.modificationDate] as? Date
+            let inode = attributes[.systemFileNumber] as? UInt64,
+            let modified = attributes[.modificationDate] as? Date
         else { return nil }
         return Identity(inode: inode, modified: modified)
     }

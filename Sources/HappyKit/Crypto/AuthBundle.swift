@@ -27,9 +27,10 @@ public enum AuthBundle {
         let cipher = Array(bundle[(publicKeyLength + nonceLength)...])
         let plain = try SecretBytes(count: cipher.count - macLength) { out in
             let rc = keyPair.secretKey.withUnsafeBytes { sk in
-                crypto_box_open_easy(out.baseAddress!.assumingMemoryBound(to: UInt8.self), cipher,
-                                     UInt64(cipher.count), nonce, ephemeral,
-                                     sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                crypto_box_open_easy(
+                    out.baseAddress!.assumingMemoryBound(to: UInt8.self), cipher,
+                    UInt64(cipher.count), nonce, ephemeral,
+                    sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
             guard rc == 0 else {
                 throw HappyError.badResponse("the encrypted answer failed authentication (wrong key or tampered)")
@@ -60,8 +61,9 @@ public enum AuthBundle {
         var cipher = [UInt8](repeating: 0, count: plaintext.count + macLength)
         let rc = plaintext.withUnsafeBytes { p in
             ephemeral.secretKey.withUnsafeBytes { sk in
-                crypto_box_easy(&cipher, p.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(p.count), nonce,
-                                recipientPublicKey, sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                crypto_box_easy(
+                    &cipher, p.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(p.count), nonce,
+                    recipientPublicKey, sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
         }
         guard rc == 0 else { throw HappyError.internalFailure("crypto_box_easy failed") }

@@ -25,8 +25,9 @@ public struct BoxKeyPair: Sendable {
         var pk = [UInt8](repeating: 0, count: Int(crypto_box_PUBLICKEYBYTES))
         let sk = try SecretBytes(count: Int(crypto_box_SECRETKEYBYTES)) { skBuf in
             let ok = seed.withUnsafeBytes { s in
-                crypto_box_seed_keypair(&pk, skBuf.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                        s.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                crypto_box_seed_keypair(
+                    &pk, skBuf.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    s.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
             guard ok == 0 else { throw HappyError.internalFailure("crypto_box_seed_keypair failed") }
         }

@@ -41,7 +41,9 @@ public final class SecretBytes: CustomStringConvertible, CustomDebugStringConver
     /// Constant-time comparison.
     public func isEqual(to other: SecretBytes) -> Bool {
         guard count == other.count else { return false }
-        return withUnsafeBytes { a in other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 } }
+        return withUnsafeBytes { a in
+            other.withUnsafeBytes { b in sodium_memcmp(a.baseAddress!, b.baseAddress!, count) == 0 }
+        }
     }
 
     /// Standard base64 of the secret, for writing `access.key` only. The caller must not keep the string longer

@@ -7,12 +7,15 @@ public struct SigningKeyPair: Sendable {
 
     public init(seed: SecretBytes) throws {
         Sodium.ensureInitialized()
-        guard seed.count == Int(crypto_sign_SEEDBYTES) else { throw HappyError.internalFailure("seed must be 32 bytes") }
+        guard seed.count == Int(crypto_sign_SEEDBYTES) else {
+            throw HappyError.internalFailure("seed must be 32 bytes")
+        }
         var pk = [UInt8](repeating: 0, count: Int(crypto_sign_PUBLICKEYBYTES))
         secretKey = try SecretBytes(count: Int(crypto_sign_SECRETKEYBYTES)) { skBuf in
             let rc = seed.withUnsafeBytes { s in
-                crypto_sign_seed_keypair(&pk, skBuf.baseAddress!.assumingMemoryBound(to: UInt8.self),
-                                         s.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                crypto_sign_seed_keypair(
+                    &pk, skBuf.baseAddress!.assumingMemoryBound(to: UInt8.self),
+                    s.baseAddress!.assumingMemoryBound(to: UInt8.self))
             }
             guard rc == 0 else { throw HappyError.internalFailure("crypto_sign_seed_keypair failed") }
         }
@@ -23,7 +26,8 @@ public struct SigningKeyPair: Sendable {
     public func sign(_ message: [UInt8]) -> [UInt8] {
         var sig = [UInt8](repeating: 0, count: Int(crypto_sign_BYTES))
         _ = secretKey.withUnsafeBytes { sk in
-            crypto_sign_detached(&sig, nil, message, UInt64(message.count), sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
+            crypto_sign_detached(
+                &sig, nil, message, UInt64(message.count), sk.baseAddress!.assumingMemoryBound(to: UInt8.self))
         }
         return sig
     }

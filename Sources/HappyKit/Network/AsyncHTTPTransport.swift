@@ -6,7 +6,7 @@ import NIOSSL
 
 /// The live transport: one AsyncHTTPClient per run (connections kept alive across polls), system roots plus
 /// `--ca`, an optional client certificate, proxies from the environment, and a cap on response bodies.
-public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   // clients are immutable after init
+public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {  // clients are immutable after init
     private let direct: HTTPClient
     private let proxies: ProxySettings
     private let maxBodyBytes: Int
@@ -76,8 +76,9 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
         var config = baseConfig
         if let credentials = proxy.credentials {
             let parts = credentials.split(separator: ":", maxSplits: 1).map(String.init)
-            config.proxy = .server(host: proxy.host, port: proxy.port,
-                                   authorization: .basic(username: parts[0], password: parts.count > 1 ? parts[1] : ""))
+            config.proxy = .server(
+                host: proxy.host, port: proxy.port,
+                authorization: .basic(username: parts[0], password: parts.count > 1 ? parts[1] : ""))
         } else {
             config.proxy = .server(host: proxy.host, port: proxy.port)
         }
@@ -106,7 +107,8 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
         } catch let error as HappyError {
             throw error
         } catch is TransferDeadline {
-            throw HappyError.serverUnreachable(server: server, reason: "no complete answer within \(Self.seconds(request.timeout)) s")
+            throw HappyError.serverUnreachable(
+                server: server, reason: "no complete answer within \(Self.seconds(request.timeout)) s")
         } catch is NIOTooManyBytesError {
             throw HappyError.badResponse("the server's answer is larger than \(maxBodyBytes / 1024) KiB")
         } catch is CancellationError {
@@ -128,7 +130,8 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {   //
         // The task group above enforces the deadline; this one only keeps AsyncHTTPClient's own timer in step.
         let response = try await client.execute(outgoing, timeout: Self.timeAmount(request.timeout))
         if let length = response.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
-            throw HappyError.badResponse("the server sent \(length) bytes; more than the \(maxBodyBytes / 1024) KiB allowed")
+            throw HappyError.badResponse(
+                "the server sent \(length) bytes; more than the \(maxBodyBytes / 1024) KiB allowed")
         }
         let body = try await response.body.collect(upTo: maxBodyBytes)
         var headers: [String: String] = [:]

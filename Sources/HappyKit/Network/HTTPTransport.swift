@@ -8,8 +8,10 @@ public struct HTTPRequest: Sendable, Equatable {
     public var body: [UInt8]?
     public var timeout: Duration
 
-    public init(method: String, url: String, headers: [String: String] = [:], body: [UInt8]? = nil,
-                timeout: Duration = .seconds(15)) {
+    public init(
+        method: String, url: String, headers: [String: String] = [:], body: [UInt8]? = nil,
+        timeout: Duration = .seconds(15)
+    ) {
         self.method = method
         self.url = url
         self.headers = headers
@@ -27,7 +29,7 @@ public struct HTTPRequest: Sendable, Equatable {
 /// One HTTP response as plain values; bodies are capped by the transport.
 public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
-    public var headers: [String: String]   // names lower-cased
+    public var headers: [String: String]  // names lower-cased
     public var body: [UInt8]
 
     public init(status: Int, headers: [String: String] = [:], body: [UInt8] = []) {
@@ -58,8 +60,10 @@ public struct TransportOptions: Sendable {
     /// False for local calls that must never leave the machine (the daemon's `/stop`).
     public var useProxy: Bool
 
-    public init(caFile: String? = nil, clientIdentity: ClientIdentity? = nil, maxBodyBytes: Int = 1 << 20,
-                useProxy: Bool = true) {
+    public init(
+        caFile: String? = nil, clientIdentity: ClientIdentity? = nil, maxBodyBytes: Int = 1 << 20,
+        useProxy: Bool = true
+    ) {
         self.caFile = caFile
         self.clientIdentity = clientIdentity
         self.maxBodyBytes = maxBodyBytes

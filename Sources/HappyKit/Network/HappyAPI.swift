@@ -34,17 +34,20 @@ public struct HappyAPI: Sendable {
             bytes = Array(body.compact().utf8)
         }
         if let token { headers["Authorization"] = "Bearer \(token)" }
-        let response = try await transport.send(HTTPRequest(
-            method: method, url: server + path, headers: headers, body: bytes,
-            timeout: timeout.map { min($0, requestTimeout) } ?? requestTimeout))
-        var reply = Reply<T>(status: response.status, value: nil, error: nil, retryAfter: response.header("retry-after"))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: method, url: server + path, headers: headers, body: bytes,
+                timeout: timeout.map { min($0, requestTimeout) } ?? requestTimeout))
+        var reply = Reply<T>(
+            status: response.status, value: nil, error: nil, retryAfter: response.header("retry-after"))
         let json = try? JSONParser.parse(response.body)
         if (200..<300).contains(response.status) {
             do {
                 guard let json, case .object = json else { throw WireShapeError(field: "(the body)") }
                 reply.value = try T(json: json)
             } catch {
-                throw HappyError.badResponse("\(method) \(path) answered \(response.status) with a body that is not the expected JSON")
+                throw HappyError.badResponse(
+                    "\(method) \(path) answered \(response.status) with a body that is not the expected JSON")
             }
         } else {
             reply.error = json?["error"]?.stringValue
@@ -59,16 +62,18 @@ public struct HappyAPI: Sendable {
     /// `POST /v1/auth/request` — create or poll a terminal auth request. `timeout` bounds the whole exchange
     /// (shorter than the API's default when the login's own deadline is near).
     public func requestAuth(publicKey: [UInt8], timeout: Duration? = nil) async throws -> Reply<AuthRequestReply> {
-        try await send("POST", "/v1/auth/request",
-                       body: AuthRequestBody(publicKey: Base64.encode(publicKey), supportsV2: true).json,
-                       as: AuthRequestReply.self, timeout: timeout)
+        try await send(
+            "POST", "/v1/auth/request",
+            body: AuthRequestBody(publicKey: Base64.encode(publicKey), supportsV2: true).json,
+            as: AuthRequestReply.self, timeout: timeout)
     }
 
     /// `POST /v1/auth` — the approving side logs in with a signed challenge.
     public func authenticate(signing key: SigningKeyPair) async throws -> Reply<TokenReply> {
         let challenge = SigningKeyPair.randomChallenge()
-        let body = AuthChallengeBody(publicKey: Base64.encode(key.publicKey), challenge: Base64.encode(challenge),
-                                     signature: Base64.encode(key.sign(challenge)))
+        let body = AuthChallengeBody(
+            publicKey: Base64.encode(key.publicKey), challenge: Base64.encode(challenge),
+            signature: Base64.encode(key.sign(challenge)))
         return try await send("POST", "/v1/auth", body: body.json, as: TokenReply.self)
     }
 
@@ -83,14 +88,16 @@ public struct HappyAPI: Sendable {
             default: String(UnicodeScalar(byte))
             }
         }.joined()
-        return try await send("GET", "/v1/auth/request/status?publicKey=\(query)", body: nil, as: RequestStatusReply.self)
+        return try await send(
+            "GET", "/v1/auth/request/status?publicKey=\(query)", body: nil, as: RequestStatusReply.self)
     }
 
     /// `POST /v1/auth/response` — answer a terminal's request with a sealed bundle.
     public func respond(publicKey: [UInt8], bundle: [UInt8], token: String) async throws -> Reply<SuccessReply> {
-        try await send("POST", "/v1/auth/response",
-                       body: AuthResponseBody(publicKey: Base64.encode(publicKey), response: Base64.encode(bundle)).json,
-                       token: token, as: SuccessReply.self)
+        try await send(
+            "POST", "/v1/auth/response",
+            body: AuthResponseBody(publicKey: Base64.encode(publicKey), response: Base64.encode(bundle)).json,
+            token: token, as: SuccessReply.self)
     }
 
     /// `POST /v1/auth/mtls` over a connection that presents the client certificate.
@@ -106,9 +113,10 @@ public struct HappyAPI: Sendable {
 
     /// `GET /v1/features` as raw JSON (its shape varies between servers).
     public func features() async throws -> JSONValue? {
-        let response = try await transport.send(HTTPRequest(
-            method: "GET", url: server + "/v1/features",
-            headers: Self.baseHeaders, timeout: requestTimeout))
+        let response = try await transport.send(
+            HTTPRequest(
+                method: "GET", url: server + "/v1/features",
+                headers: Self.baseHeaders, timeout: requestTimeout))
         guard response.status == 200 else { return nil }
         return try? JSONParser.parse(response.body)
     }

@@ -7,7 +7,9 @@ public struct LoggingTransport: HTTPTransport {
     let log: @Sendable (String) -> Void
     let elapsed: @Sendable () -> Duration
 
-    public init(base: any HTTPTransport, log: @escaping @Sendable (String) -> Void, elapsed: @escaping @Sendable () -> Duration) {
+    public init(
+        base: any HTTPTransport, log: @escaping @Sendable (String) -> Void, elapsed: @escaping @Sendable () -> Duration
+    ) {
         self.base = base
         self.log = log
         self.elapsed = elapsed
@@ -18,7 +20,9 @@ public struct LoggingTransport: HTTPTransport {
         let path = Self.redactedPath(request.pathForLog)
         do {
             let response = try await base.send(request)
-            log("debug: \(request.method) \(path) -> \(response.status) (\(Self.ms(elapsed() - start)) ms, \(response.body.count) bytes)")
+            log(
+                "debug: \(request.method) \(path) -> \(response.status) (\(Self.ms(elapsed() - start)) ms, "
+                    + "\(response.body.count) bytes)")
             return response
         } catch {
             let what = (error as? HappyError).map { Self.reason($0) } ?? String(describing: type(of: error))
@@ -29,7 +33,9 @@ public struct LoggingTransport: HTTPTransport {
 
     public func shutdown() async { await base.shutdown() }
 
-    static func ms(_ d: Duration) -> Int { Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000) }
+    static func ms(_ d: Duration) -> Int {
+        Int(d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000)
+    }
 
     /// Query values are replaced by their length: a public key in a query is not secret, but logs stay uniform.
     static func redactedPath(_ path: String) -> String {

@@ -13,7 +13,7 @@ public enum HandoffCallback: Equatable, Sendable {
 /// exactly one `GET` on its unguessable path carrying `code=` or `error=`, answers it with a short "you can close this
 /// tab" page, and stops listening. Every other request (another path, another method, the path without a code) gets
 /// a 404 and changes nothing. Plain POSIX sockets on a thread of its own, so a slow client never blocks a Swift task.
-final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock`; the rest is immutable
+final class LoopbackListener: @unchecked Sendable {  // `state` is behind `lock`; the rest is immutable
     let port: Int
     /// The random path, with its leading "/".
     let path: String
@@ -78,11 +78,14 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
     /// closes the listener and throws `CancellationError`.
     func waitForCallback() async throws -> HandoffCallback {
         try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<HandoffCallback, any Error>) in
+            try await withCheckedThrowingContinuation {
+                (continuation: CheckedContinuation<HandoffCallback, any Error>) in
                 PThread.detach(name: "happy-loopback") { [self] in
                     let result = serve()
                     close()
-                    if let result { continuation.resume(returning: result) } else {
+                    if let result {
+                        continuation.resume(returning: result)
+                    } else {
                         continuation.resume(throwing: CancellationError())
                     }
                 }
@@ -137,7 +140,8 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
 
     private func respond(_ client: Int32, status: String, body: String) {
         let bytes = Array(body.utf8)
-        let text = "HTTP/1.1 \(status)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: \(bytes.count)\r\n"
+        let text =
+            "HTTP/1.1 \(status)\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: \(bytes.count)\r\n"
             + "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\nConnection: close\r\n\r\n"
         let all = Array(text.utf8) + bytes
         var sent = 0
@@ -153,14 +157,16 @@ final class LoopbackListener: @unchecked Sendable {   // `state` is behind `lock
         let message =
             switch callback {
             case .code: "Happy received your sign-in. You can close this tab and return to the terminal."
-            case .error: "Happy could not sign you in with this certificate; the terminal says why. You can close this tab."
+            case .error:
+                "Happy could not sign you in with this certificate; the terminal says why. You can close this tab."
             }
         return "<!doctype html><meta charset=\"utf-8\"><title>Happy</title><p>\(message)</p>\n"
     }
 
     private static func contains(_ haystack: [UInt8], _ needle: [UInt8]) -> Bool {
         guard haystack.count >= needle.count else { return false }
-        for start in 0...(haystack.count - needle.count) where haystack[start..<start + needle.count].elementsEqual(needle) {
+        for start in 0...(haystack.count - needle.count)
+        where haystack[start..<start + needle.count].elementsEqual(needle) {
             return true
         }
         return false

@@ -26,10 +26,14 @@ public struct ProxySettings: Sendable, Equatable {
 
     /// The proxy for `url`, or nil for a direct connection. Throws `.usage` for a proxy URL that cannot be parsed.
     public func proxy(for url: String) throws -> Proxy? {
-        guard let target = URLComponents(string: url), let host = target.host?.lowercased(), !host.isEmpty else { return nil }
+        guard let target = URLComponents(string: url), let host = target.host?.lowercased(), !host.isEmpty else {
+            return nil
+        }
         let scheme = target.scheme?.lowercased() ?? "https"
         if bypasses(host) { return nil }
-        guard let raw = value(scheme == "https" ? "https_proxy" : "http_proxy") ?? value("all_proxy") else { return nil }
+        guard let raw = value(scheme == "https" ? "https_proxy" : "http_proxy") ?? value("all_proxy") else {
+            return nil
+        }
         let withScheme = raw.contains("://") ? raw : "http://" + raw
         guard let p = URLComponents(string: withScheme), let proxyHost = p.host, !proxyHost.isEmpty else {
             throw HappyError.usage("cannot understand the proxy setting \(Self.redact(raw)); expected http://host:port")
@@ -55,7 +59,7 @@ public struct ProxySettings: Sendable, Equatable {
             if entry.hasPrefix(".") { entry.removeFirst() }
             if entry.hasPrefix("*.") { entry.removeFirst(2) }
             if let colon = entry.lastIndex(of: ":"), !entry.contains("::"), entry.filter({ $0 == ":" }).count == 1 {
-                entry = String(entry[..<colon])   // host:port entries: curl matches on the host
+                entry = String(entry[..<colon])  // host:port entries: curl matches on the host
             }
             if bare == entry || bare.hasSuffix("." + entry) { return true }
         }

@@ -67,7 +67,9 @@ public struct AuthChallengeBody: Sendable {
     public var challenge: String
     public var signature: String
     var json: JSONValue {
-        .object([("publicKey", .string(publicKey)), ("challenge", .string(challenge)), ("signature", .string(signature))])
+        .object([
+            ("publicKey", .string(publicKey)), ("challenge", .string(challenge)), ("signature", .string(signature)),
+        ])
     }
 }
 

@@ -50,7 +50,7 @@ public enum BoundedFile {
             } catch let failure as Failure {
                 throw failure
             } catch {
-                throw Failure.unreadable("out of memory")   // locked memory could not be had
+                throw Failure.unreadable("out of memory")  // locked memory could not be had
             }
             guard got == size else { throw Failure.unreadable("the file changed while it was read") }
             return buffer

@@ -67,17 +67,20 @@ public struct HappyContext: Sendable {
     /// The server and where it came from. settings.json is read only when neither the flag nor the environment
     /// names a server; a corrupt file names nothing here (it is reported where it is read for its own sake).
     public func server(override: String?) -> ResolvedURL {
-        let needsSettings = ResolvedURL.present(override) == nil && ResolvedURL.present(environment["HAPPY_SERVER_URL"]) == nil
-        return ResolvedURL.server(flag: override, environment: environment,
-                                  settings: needsSettings ? try? Settings.load(from: home) : nil)
+        let needsSettings =
+            ResolvedURL.present(override) == nil && ResolvedURL.present(environment["HAPPY_SERVER_URL"]) == nil
+        return ResolvedURL.server(
+            flag: override, environment: environment,
+            settings: needsSettings ? try? Settings.load(from: home) : nil)
     }
 
     /// The web app base URL: `HAPPY_WEBAPP_URL`, else `webappUrl` in settings.json, else the public web app;
     /// validated like the server's.
     public func webappURL() throws -> String {
         let needsSettings = ResolvedURL.present(environment["HAPPY_WEBAPP_URL"]) == nil
-        let resolved = ResolvedURL.webapp(environment: environment,
-                                          settings: needsSettings ? try? Settings.load(from: home) : nil)
+        let resolved = ResolvedURL.webapp(
+            environment: environment,
+            settings: needsSettings ? try? Settings.load(from: home) : nil)
         return try ServerURL.validated(resolved.url, source: resolved.source.label(for: "webapp"))
     }
 
@@ -93,8 +96,10 @@ public struct Timing: Sendable {
     public var elapsed: @Sendable () -> Duration
     public var sleep: @Sendable (Duration) async throws -> Void
 
-    public init(now: @escaping @Sendable () -> Date, elapsed: @escaping @Sendable () -> Duration,
-                sleep: @escaping @Sendable (Duration) async throws -> Void) {
+    public init(
+        now: @escaping @Sendable () -> Date, elapsed: @escaping @Sendable () -> Duration,
+        sleep: @escaping @Sendable (Duration) async throws -> Void
+    ) {
         self.now = now
         self.elapsed = elapsed
         self.sleep = sleep
@@ -117,8 +122,10 @@ public struct ProcessControl: Sendable {
     /// Whether the pid is shown to be the happy daemon of the home (PROTOCOL §3); only then is it signalled.
     public var proveDaemon: @Sendable (Int32, HappyHome) -> DaemonProof
 
-    public init(isAlive: @escaping @Sendable (Int32) -> Bool, signal: @escaping @Sendable (Int32, Int32) -> Bool,
-                proveDaemon: @escaping @Sendable (Int32, HappyHome) -> DaemonProof) {
+    public init(
+        isAlive: @escaping @Sendable (Int32) -> Bool, signal: @escaping @Sendable (Int32, Int32) -> Bool,
+        proveDaemon: @escaping @Sendable (Int32, HappyHome) -> DaemonProof
+    ) {
         self.isAlive = isAlive
         self.signal = signal
         self.proveDaemon = proveDaemon

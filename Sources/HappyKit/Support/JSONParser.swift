@@ -130,7 +130,9 @@ public enum JSONParser {
             var scalars = String.UnicodeScalarView()
             var run = i
             func flush(_ c: Cursor, _ upTo: Int, into s: inout String.UnicodeScalarView) {
-                if upTo > run { s.append(contentsOf: String(decoding: c.bytes[run..<upTo], as: UTF8.self).unicodeScalars) }
+                if upTo > run {
+                    s.append(contentsOf: String(decoding: c.bytes[run..<upTo], as: UTF8.self).unicodeScalars)
+                }
             }
             while true {
                 guard i < bytes.count else { throw fail("unterminated string") }

@@ -2,7 +2,7 @@ import Glibc
 
 /// A pthread mutex with `NSLock`'s interface, for the types that lock around plain state without full Foundation.
 /// Not recursive, like `NSLock`.
-public final class PThreadLock: @unchecked Sendable {   // the mutex is only touched through pthread calls
+public final class PThreadLock: @unchecked Sendable {  // the mutex is only touched through pthread calls
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     public init() {
@@ -43,12 +43,14 @@ public enum PThread {
         pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
         if let stackSize { pthread_attr_setstacksize(&attributes, stackSize) }
         var thread = pthread_t()
-        let started = pthread_create(&thread, &attributes, { raw in
-            let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
-            job.nameThisThread()
-            job.body()
-            return nil
-        }, job.toOpaque())
+        let started = pthread_create(
+            &thread, &attributes,
+            { raw in
+                let job = Unmanaged<Job>.fromOpaque(raw!).takeRetainedValue()
+                job.nameThisThread()
+                job.body()
+                return nil
+            }, job.toOpaque())
         if started != 0 {
             job.release()
             fatalError("pthread_create failed: \(started)")

@@ -30,14 +30,18 @@ public struct ResolvedURL: Sendable, Equatable {
 
     /// `--server` > `HAPPY_SERVER_URL` > `settings.serverUrl` > the public server.
     public static func server(flag: String?, environment: [String: String], settings: Settings?) -> ResolvedURL {
-        first([(flag, .flag), (environment["HAPPY_SERVER_URL"], .environment),
-               (settings?.json["serverUrl"]?.stringValue, .settings)], else: defaultServer)
+        first(
+            [
+                (flag, .flag), (environment["HAPPY_SERVER_URL"], .environment),
+                (settings?.json["serverUrl"]?.stringValue, .settings),
+            ], else: defaultServer)
     }
 
     /// `HAPPY_WEBAPP_URL` > `settings.webappUrl` > the public web app.
     public static func webapp(environment: [String: String], settings: Settings?) -> ResolvedURL {
-        first([(environment["HAPPY_WEBAPP_URL"], .environment), (settings?.json["webappUrl"]?.stringValue, .settings)],
-              else: defaultWebapp)
+        first(
+            [(environment["HAPPY_WEBAPP_URL"], .environment), (settings?.json["webappUrl"]?.stringValue, .settings)],
+            else: defaultWebapp)
     }
 
     /// `value` unless it is nil or empty.

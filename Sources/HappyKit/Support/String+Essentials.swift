@@ -18,13 +18,15 @@ extension StringProtocol {
     private func trimming(where isTrimmed: (Unicode.Scalar) -> Bool) -> String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !isTrimmed($0) }),
-              let last = scalars.lastIndex(where: { !isTrimmed($0) }) else { return "" }
+            let last = scalars.lastIndex(where: { !isTrimmed($0) })
+        else { return "" }
         var kept = String.UnicodeScalarView()
         kept.append(contentsOf: scalars[first...last])
         return String(kept)
     }
 
-    /// `removingPercentEncoding`: every `%XX` decoded; nil for a `%` without two hex digits or bytes that are not UTF-8.
+    /// `removingPercentEncoding`: every `%XX` decoded; nil for a `%` without two hex digits or bytes that are not
+    /// UTF-8.
     var percentDecoded: String? {
         var bytes: [UInt8] = []
         var input = utf8.makeIterator()
@@ -44,8 +46,8 @@ extension StringProtocol {
         for byte in utf8 {
             switch byte {
             case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
-                 UInt8(ascii: "~"):
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
                 out += "%" + byte.hexUppercased

@@ -10,8 +10,9 @@ struct ApprovalTarget {
         let matrix = try QRMatrix(encoding: url)
         let renderer = QRRenderer(style: console.unicodeEnabled ? .unicode : .ascii, inverted: inverted)
         if let width = console.width, renderer.width(of: matrix) > width {
-            console.err("The QR code needs \(renderer.width(of: matrix)) columns but the terminal has \(width); "
-                + "widen the window and run again, or paste the URL below into the Happy app.")
+            console.err(
+                "The QR code needs \(renderer.width(of: matrix)) columns but the terminal has \(width); "
+                    + "widen the window and run again, or paste the URL below into the Happy app.")
         } else {
             console.out("")
             for row in renderer.render(matrix) { console.out(row) }

@@ -76,7 +76,9 @@ public struct SystemBrowserOpener: BrowserOpener {
         guard let dir = opendir("/proc/self/fd") else { return }
         var open: [Int32] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            let name = withUnsafeBytes(of: entry.pointee.d_name) {
+                String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
+            }
             if let fd = Int32(name), fd > 2 { open.append(fd) }
         }
         let own = dirfd(dir)

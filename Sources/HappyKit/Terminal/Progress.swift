@@ -1,6 +1,6 @@
 /// "Waiting for approval" progress. On a TTY (stderr) a spinner with elapsed seconds, redrawn in place;
 /// otherwise one plain line at the start and plain lines for notable events, with no escapes.
-public final class Progress: @unchecked Sendable {   // used from one task at a time
+public final class Progress: @unchecked Sendable {  // used from one task at a time
     private let console: Console
     private let label: String
     private var frame = 0
@@ -19,7 +19,8 @@ public final class Progress: @unchecked Sendable {   // used from one task at a 
     /// Redraws the spinner (TTY only).
     public func tick(elapsedSeconds: Int, note: String? = nil) {
         guard live else { return }
-        let frames = console.unicodeEnabled ? ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] : ["|", "/", "-", "\\"]
+        let frames =
+            console.unicodeEnabled ? ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] : ["|", "/", "-", "\\"]
         frame = (frame + 1) % frames.count
         let extra = note.map { " · \($0)" } ?? ""
         let text = "\(frames[frame]) \(label)... \(elapsedSeconds)s\(extra)"

@@ -3,7 +3,7 @@ internal import CQRencode
 /// A QR symbol as plain values, from libqrencode; `QRRenderer` (pure Swift) turns it into text rows.
 public struct QRMatrix: Equatable, Sendable {
     public let size: Int
-    private let dark: [Bool]   // row-major, size × size
+    private let dark: [Bool]  // row-major, size × size
 
     /// Encodes `text` as 8-bit data, error correction level L, smallest version that fits.
     public init(encoding text: String) throws {
@@ -22,7 +22,7 @@ public struct QRMatrix: Equatable, Sendable {
     }
 
     public func isDark(row: Int, column: Int) -> Bool {
-        guard row >= 0, column >= 0, row < size, column < size else { return false }   // quiet zone
+        guard row >= 0, column >= 0, row < size, column < size else { return false }  // quiet zone
         return dark[row * size + column]
     }
 }

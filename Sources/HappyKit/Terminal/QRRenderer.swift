@@ -31,14 +31,15 @@ public struct QRRenderer: Sendable {
             return range.map { r in String(range.map { c in ink(r, c) ? "##" : "  " }.joined()) }
         case .unicode:
             return stride(from: -q, to: matrix.size + q, by: 2).map { r in
-                String(range.map { c -> Character in
-                    switch (ink(r, c), ink(r + 1, c) && r + 1 < matrix.size + q) {
-                    case (true, true): "█"
-                    case (true, false): "▀"
-                    case (false, true): "▄"
-                    case (false, false): " "
-                    }
-                })
+                String(
+                    range.map { c -> Character in
+                        switch (ink(r, c), ink(r + 1, c) && r + 1 < matrix.size + q) {
+                        case (true, true): "█"
+                        case (true, false): "▀"
+                        case (false, true): "▄"
+                        case (false, false): " "
+                        }
+                    })
             }
         }
     }
@@ -63,13 +64,14 @@ public struct QRRenderer: Sendable {
                 let chars = Array(line)
                 guard chars.count == total else { return nil }
                 for c in 0..<total {
-                    let (top, bottom): (Bool, Bool) = switch chars[c] {
-                    case "█": (true, true)
-                    case "▀": (true, false)
-                    case "▄": (false, true)
-                    case " ": (false, false)
-                    default: (false, false)
-                    }
+                    let (top, bottom): (Bool, Bool) =
+                        switch chars[c] {
+                        case "█": (true, true)
+                        case "▀": (true, false)
+                        case "▄": (false, true)
+                        case " ": (false, false)
+                        default: (false, false)
+                        }
                     grid[2 * i][c] = top
                     if 2 * i + 1 < total { grid[2 * i + 1][c] = bottom }
                 }

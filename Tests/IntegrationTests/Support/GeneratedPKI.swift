@@ -13,8 +13,9 @@ enum GeneratedPKI {
         p.environment = TestEnvironment.clean()
         try? p.run()
         p.waitUntilExit()
-        precondition(p.terminationStatus == 0,
-                     "make-test-pki.sh failed: it needs openssl, which scripts/install-deps.sh (make test) installs")
+        precondition(
+            p.terminationStatus == 0,
+            "make-test-pki.sh failed: it needs openssl, which scripts/install-deps.sh (make test) installs")
         atexit { try? FileManager.default.removeItem(atPath: GeneratedPKI.directory) }
         return dir
     }()
@@ -32,13 +33,16 @@ func freeLoopbackPort() -> Int {
     addr.sin_port = 0
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-    _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+    _ = withUnsafeMutablePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+    }
     return Int(UInt16(bigEndian: addr.sin_port))
 }
 
 /// A real nginx on a loopback port that terminates TLS, requires a client certificate signed by the test CA
-/// (`ssl_verify_client on`, or `optional` for the browser hand-off, whose claim comes without one), strips any identity headers a client sent and overwrites them from its verified
-/// certificate variables, then proxies to the local server (forwarded mode, seed 000).
+/// (`ssl_verify_client on`, or `optional` for the browser hand-off, whose claim comes without one), strips any identity
+/// headers a client sent and overwrites them from its verified certificate variables, then proxies to the local server
+/// (forwarded mode, seed 000).
 final class NginxProxy: @unchecked Sendable {
     let spawned: Spawned
     let url: String
@@ -82,8 +86,9 @@ final class NginxProxy: @unchecked Sendable {
             }
             """
         try config.write(toFile: dir + "/nginx.conf", atomically: true, encoding: .utf8)
-        spawned = try Spawned(Self.executable, ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
-                              environment: TestEnvironment.clean(), in: dir)
+        spawned = try Spawned(
+            Self.executable, ["-p", dir, "-c", dir + "/nginx.conf", "-e", dir + "/error.log"],
+            environment: TestEnvironment.clean(), in: dir)
         url = "https://127.0.0.1:\(port)"
         // Ready when the port accepts connections.
         for _ in 0..<200 {
@@ -93,7 +98,9 @@ final class NginxProxy: @unchecked Sendable {
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
             addr.sin_port = UInt16(port).bigEndian
             let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
             close(fd)
             if ok == 0 { return }
@@ -132,14 +139,18 @@ final class OCSPResponder: @unchecked Sendable {
         var index = pki("ocsp-index.txt")
         if !extra.isEmpty {
             var text = try String(contentsOfFile: index, encoding: .utf8)
-            for serial in extra { text += "R\t301231235959Z\t261101000000Z,keyCompromise\t\(serial)\tunknown\t/CN=extra\n" }
+            for serial in extra {
+                text += "R\t301231235959Z\t261101000000Z,keyCompromise\t\(serial)\tunknown\t/CN=extra\n"
+            }
             index = scratch.path + "/index.txt"
             try text.write(toFile: index, atomically: true, encoding: .utf8)
         }
         let spawned = try Spawned(
             "/usr/bin/openssl",
-            ["ocsp", "-index", index, "-port", String(GeneratedPKI.ocspPort), "-rsigner",
-             pki("\(signer).pem"), "-rkey", pki("\(signer).key"), "-CA", pki("ca.pem"), "-nmin", "5"],
+            [
+                "ocsp", "-index", index, "-port", String(GeneratedPKI.ocspPort), "-rsigner",
+                pki("\(signer).pem"), "-rkey", pki("\(signer).key"), "-CA", pki("ca.pem"), "-nmin", "5",
+            ],
             environment: ["PATH": "/usr/bin:/bin"], in: scratch.path)
         // Ready once it says so. (Not by probing the port: the single-threaded responder then waits on the probe's
         // connection and answers nobody else.)

@@ -15,9 +15,13 @@ final class HostileServer: @unchecked Sendable {
 
     init(_ mode: String) async throws {
         scratch = try Scratch()
-        spawned = try Spawned("/usr/bin/env", ["python3", Binaries.repositoryRoot + "/scripts/test-support/hostile-server.py",
-                                               mode, "--log", scratch.path + "/requests.log"],
-                              environment: TestEnvironment.clean(), in: scratch.path)
+        spawned = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", Binaries.repositoryRoot + "/scripts/test-support/hostile-server.py",
+                mode, "--log", scratch.path + "/requests.log",
+            ],
+            environment: TestEnvironment.clean(), in: scratch.path)
         try await spawned.waitForOutput { $0.contains("\n") }
         port = try #require(Int(spawned.stdout.split(separator: "\n").first ?? ""))
     }
@@ -42,9 +46,13 @@ final class DaemonStandIn: @unchecked Sendable {
 
     init(home: String, in scratch: Scratch, _ flags: [String] = []) async throws {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        spawned = try Spawned("/usr/bin/env", ["python3", Binaries.repositoryRoot + "/scripts/test-support/daemon-standin.py",
-                                               "daemon", "start-sync", "--home", home] + flags,
-                              environment: TestEnvironment.clean(), in: scratch.path)
+        spawned = try Spawned(
+            "/usr/bin/env",
+            [
+                "python3", Binaries.repositoryRoot + "/scripts/test-support/daemon-standin.py",
+                "daemon", "start-sync", "--home", home,
+            ] + flags,
+            environment: TestEnvironment.clean(), in: scratch.path)
         try await spawned.waitForOutput { $0.contains("ready ") }
         let line = try #require(spawned.stdout.split(separator: "\n").first { $0.hasPrefix("ready ") })
         port = try #require(Int(line.dropFirst("ready ".count)))

@@ -27,10 +27,14 @@ final class LocalServer: @unchecked Sendable {
     /// A control call (`POST /_test/...`) with a JSON body.
     func control(_ path: String, json: String) async throws {
         let response = try await withTransport { transport in
-            try await transport.send(HTTPRequest(
-                method: "POST", url: url + path, headers: ["Content-Type": "application/json"], body: Array(json.utf8)))
+            try await transport.send(
+                HTTPRequest(
+                    method: "POST", url: url + path, headers: ["Content-Type": "application/json"],
+                    body: Array(json.utf8)))
         }
-        guard response.status == 200 else { throw SpawnError.exited(stdout: "", stderr: "control \(path): \(response.status)") }
+        guard response.status == 200 else {
+            throw SpawnError.exited(stdout: "", stderr: "control \(path): \(response.status)")
+        }
     }
 
     /// Waits until every fault set with `/_test/faults` has been served (failPolls and dropPolls both 0): the
@@ -51,8 +55,9 @@ final class LocalServer: @unchecked Sendable {
     /// `happy-test-server approve` as the phone: returns its exit status.
     func approve(_ terminalURL: String, _ flags: [String] = []) async throws -> Int32 {
         let env = TestEnvironment.clean(["HAPPY_TEST_SERVER_SECRET": secretBase64])
-        let r = try await Spawned.run(Binaries.server, ["approve", "--server", url] + flags + [terminalURL],
-                                      environment: env, in: scratch.path)
+        let r = try await Spawned.run(
+            Binaries.server, ["approve", "--server", url] + flags + [terminalURL],
+            environment: env, in: scratch.path)
         return r.status
     }
 }

@@ -17,17 +17,23 @@ final class SoftHSMToken: @unchecked Sendable {
 
     /// Stores the test CA's certificate on the token too (label `ca`), as the issuer "from the token".
     func storeCA() async throws {
-        try await run(["/usr/bin/openssl", "x509", "-in", GeneratedPKI.path("ca.pem"), "-outform", "DER", "-out",
-                       scratch.path + "/ca.der"])
-        try await run(["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
-                       Self.pin, "--write-object", scratch.path + "/ca.der", "--type", "cert", "--label", "ca",
-                       "--id", "02"])
+        try await run([
+            "/usr/bin/openssl", "x509", "-in", GeneratedPKI.path("ca.pem"), "-outform", "DER", "-out",
+            scratch.path + "/ca.der",
+        ])
+        try await run([
+            "/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
+            Self.pin, "--write-object", scratch.path + "/ca.der", "--type", "cert", "--label", "ca",
+            "--id", "02",
+        ])
     }
 
     /// Removes the private key object, leaving the certificate (a token whose key is gone).
     func deletePrivateKey(object: String = "device") async throws {
-        try await run(["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
-                       Self.pin, "--delete-object", "--type", "privkey", "--label", object])
+        try await run([
+            "/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin",
+            Self.pin, "--delete-object", "--type", "privkey", "--label", object,
+        ])
     }
 
     /// The certificate stored on the token, DER.
@@ -35,8 +41,10 @@ final class SoftHSMToken: @unchecked Sendable {
 
     /// The certificate's serial number in upper-case hex, as an `openssl ca` index writes it.
     func serial() async throws -> String {
-        let out = try await run(["/usr/bin/openssl", "x509", "-inform", "DER", "-in", certificatePath, "-noout",
-                                 "-serial"])
+        let out = try await run([
+            "/usr/bin/openssl", "x509", "-inform", "DER", "-in", certificatePath, "-noout",
+            "-serial",
+        ])
         return String(out.trimmingCharacters(in: .whitespacesAndNewlines).dropFirst("serial=".count)).uppercased()
     }
 
@@ -46,39 +54,51 @@ final class SoftHSMToken: @unchecked Sendable {
         }
     }
 
-    init(keyType: String = "EC:prime256v1", object: String = "device", email: String = "token@example.com",
-         withAIA: Bool = false) async throws {
+    init(
+        keyType: String = "EC:prime256v1", object: String = "device", email: String = "token@example.com",
+        withAIA: Bool = false
+    ) async throws {
         scratch = try Scratch()
         let dir = scratch.path
         try FileManager.default.createDirectory(atPath: dir + "/tokens", withIntermediateDirectories: true)
         try "directories.tokendir = \(dir)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
             .write(toFile: conf, atomically: true, encoding: .utf8)
         try """
-            openssl_conf = init
-            [init]
-            engines = engines
-            [engines]
-            pkcs11 = pkcs11
-            [pkcs11]
-            engine_id = pkcs11
-            MODULE_PATH = \(Self.module)
-            """.write(toFile: dir + "/engine.cnf", atomically: true, encoding: .utf8)
+        openssl_conf = init
+        [init]
+        engines = engines
+        [engines]
+        pkcs11 = pkcs11
+        [pkcs11]
+        engine_id = pkcs11
+        MODULE_PATH = \(Self.module)
+        """.write(toFile: dir + "/engine.cnf", atomically: true, encoding: .utf8)
         let ca = GeneratedPKI.path
-        var ext = "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
+        var ext =
+            "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
             + "extendedKeyUsage = clientAuth\nsubjectAltName = email:\(email)\n"
         if withAIA { ext += "authorityInfoAccess = OCSP;URI:\(OCSPResponder.url)\n" }
         try ext.write(toFile: dir + "/leaf.ext", atomically: true, encoding: .utf8)
-        let tool = ["/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin", Self.pin]
-        try await run(["/usr/bin/softhsm2-util", "--init-token", "--free", "--label", label, "--pin", Self.pin,
-                       "--so-pin", "5678"])
+        let tool = [
+            "/usr/bin/pkcs11-tool", "--module", Self.module, "--token-label", label, "--login", "--pin", Self.pin,
+        ]
+        try await run([
+            "/usr/bin/softhsm2-util", "--init-token", "--free", "--label", label, "--pin", Self.pin,
+            "--so-pin", "5678",
+        ])
         try await run(tool + ["--keypairgen", "--key-type", keyType, "--label", object, "--id", "01"])
-        try await run(["/usr/bin/openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key",
-                       "pkcs11:token=\(label);object=\(object);type=private;pin-value=\(Self.pin)",
-                       "-subj", "/O=Happy Test/CN=Token User", "-out", dir + "/leaf.csr"],
-                      extra: ["OPENSSL_CONF": dir + "/engine.cnf"])
-        try await run(["/usr/bin/openssl", "x509", "-req", "-in", dir + "/leaf.csr", "-CA", ca("ca.pem"), "-CAkey",
-                       ca("ca.key"), "-days", "30", "-sha256", "-extfile", dir + "/leaf.ext", "-outform", "DER",
-                       "-out", dir + "/leaf.der"])
+        try await run(
+            [
+                "/usr/bin/openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key",
+                "pkcs11:token=\(label);object=\(object);type=private;pin-value=\(Self.pin)",
+                "-subj", "/O=Happy Test/CN=Token User", "-out", dir + "/leaf.csr",
+            ],
+            extra: ["OPENSSL_CONF": dir + "/engine.cnf"])
+        try await run([
+            "/usr/bin/openssl", "x509", "-req", "-in", dir + "/leaf.csr", "-CA", ca("ca.pem"), "-CAkey",
+            ca("ca.key"), "-days", "30", "-sha256", "-extfile", dir + "/leaf.ext", "-outform", "DER",
+            "-out", dir + "/leaf.der",
+        ])
         try await run(tool + ["--write-object", dir + "/leaf.der", "--type", "cert", "--label", object, "--id", "01"])
         objects = try await run(tool + ["--list-objects"])
     }

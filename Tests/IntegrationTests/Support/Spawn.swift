@@ -85,7 +85,7 @@ final class Spawned: @unchecked Sendable {
         let deadline = Date().addingTimeInterval(seconds)
         while !predicate(self) {
             guard process.isRunning else {
-                if predicate(self) { return }   // it printed, then exited, between the two checks
+                if predicate(self) { return }  // it printed, then exited, between the two checks
                 throw SpawnError.exited(stdout: stdout, stderr: stderr)
             }
             guard Date() < deadline else { throw SpawnError.timedOut(stdout: stdout, stderr: stderr) }
@@ -104,8 +104,10 @@ final class Spawned: @unchecked Sendable {
     }
 
     /// Runs a command to completion.
-    static func run(_ executable: String, _ arguments: [String], environment: [String: String], in dir: String,
-                    seconds: Double = 60) async throws -> (status: Int32, stdout: String, stderr: String) {
+    static func run(
+        _ executable: String, _ arguments: [String], environment: [String: String], in dir: String,
+        seconds: Double = 60
+    ) async throws -> (status: Int32, stdout: String, stderr: String) {
         let p = try Spawned(executable, arguments, environment: environment, in: dir)
         let status = await p.wait(seconds: seconds)
         return (status, p.stdout, p.stderr)

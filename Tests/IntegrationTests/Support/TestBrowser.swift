@@ -68,8 +68,9 @@ struct TestBrowser {
         request.method = .GET
         let response = try await client.execute(request, timeout: .seconds(20))
         let text = String(buffer: try await response.body.collect(upTo: 1 << 20))
-        return Hop(url: url, status: Int(response.status.code), location: response.headers.first(name: "location"),
-                   body: text)
+        return Hop(
+            url: url, status: Int(response.status.code), location: response.headers.first(name: "location"),
+            body: text)
     }
 
     private func makeClient() throws -> HTTPClient {

@@ -11,7 +11,8 @@ enum TestEnvironment {
 
     static func clean(_ extra: [String: String] = [:]) -> [String: String] {
         var env = ProcessInfo.processInfo.environment.filter { key, _ in
-            !removed.contains(key) && !key.hasPrefix("HAPPY_") && !key.hasPrefix("HAPPIER_") && !key.hasPrefix("SOFTHSM")
+            !removed.contains(key) && !key.hasPrefix("HAPPY_") && !key.hasPrefix("HAPPIER_")
+                && !key.hasPrefix("SOFTHSM")
         }
         env["PATH"] = env["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         for (k, v) in extra { env[k] = v }
@@ -27,7 +28,8 @@ struct MissingTool: Error, CustomStringConvertible {
 
 func requireTool(_ path: String, package: String) throws {
     guard FileManager.default.isExecutableFile(atPath: path) else {
-        throw MissingTool(description: "\(path) is missing: run `make test` or scripts/install-deps.sh test "
-                                     + "(Debian package \(package))")
+        throw MissingTool(
+            description: "\(path) is missing: run `make test` or scripts/install-deps.sh test "
+                + "(Debian package \(package))")
     }
 }

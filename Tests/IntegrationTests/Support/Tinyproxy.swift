@@ -16,16 +16,17 @@ final class Tinyproxy: @unchecked Sendable {
         let port = freeLoopbackPort()
         let user = getuid() == 0 ? "User root\nGroup root\n" : ""
         try """
-            \(user)Port \(port)
-            Listen 127.0.0.1
-            Timeout 60
-            LogFile "\(scratch.path)/tinyproxy.log"
-            LogLevel Connect
-            MaxClients 20
-            Allow 127.0.0.1
-            """.write(toFile: scratch.path + "/tinyproxy.conf", atomically: true, encoding: .utf8)
-        spawned = try Spawned(Self.executable, ["-d", "-c", scratch.path + "/tinyproxy.conf"],
-                              environment: TestEnvironment.clean(), in: scratch.path)
+        \(user)Port \(port)
+        Listen 127.0.0.1
+        Timeout 60
+        LogFile "\(scratch.path)/tinyproxy.log"
+        LogLevel Connect
+        MaxClients 20
+        Allow 127.0.0.1
+        """.write(toFile: scratch.path + "/tinyproxy.conf", atomically: true, encoding: .utf8)
+        spawned = try Spawned(
+            Self.executable, ["-d", "-c", scratch.path + "/tinyproxy.conf"],
+            environment: TestEnvironment.clean(), in: scratch.path)
         url = "http://127.0.0.1:\(port)"
         for _ in 0..<400 {
             if log.contains("Reloading config file finished") || log.contains("Starting main loop") { return }
