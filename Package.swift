@@ -6,6 +6,10 @@ let leanStartLinkFlags = [
     "-use-ld=lld", "-Xlinker", "--no-export-dynamic", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs",
 ]
 
+/// Our own Swift targets: a warning fails the debug build, which is what `make test` builds (STYLE §7); release builds
+/// for users are not failed by a newer toolchain's new warnings.
+let strict: [SwiftSetting] = [.unsafeFlags(["-warnings-as-errors"], .when(configuration: .debug))]
+
 let package = Package(
     name: "happy",
     platforms: [.macOS(.v14)],
@@ -47,10 +51,12 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "HappyCLI",
             dependencies: ["HappyKit", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict,
             linkerSettings: [
                 // Start-up is a feature (`make bench`). lld packs the binary's ~73,000 relative relocations into a
                 // few KB (DT_RELR, glibc 2.36+) instead of the 1.7 MB of RELA entries the loader would read at every
@@ -71,18 +77,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ]),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "HappyTestServerMain",
-            dependencies: ["HappyTestServer", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
-        .testTarget(name: "HappyKitTests", dependencies: ["HappyKit"]),
-        .testTarget(name: "HappyCLITests", dependencies: ["HappyCLI", "HappyKit"]),
+            dependencies: ["HappyTestServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
+        .testTarget(name: "HappyKitTests", dependencies: ["HappyKit"], swiftSettings: strict),
+        .testTarget(name: "HappyCLITests", dependencies: ["HappyCLI", "HappyKit"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
                 "HappyKit", "HappyTestServer", "HappyCLI", "HappyTestServerMain",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]),
+            ],
+            swiftSettings: strict),
     ]
 )

@@ -25,8 +25,9 @@ final class Spawned: @unchecked Sendable {
         let id = UUID().uuidString.prefix(8)
         outPath = "\(dir)/out-\(id)"
         errPath = "\(dir)/err-\(id)"
-        FileManager.default.createFile(atPath: outPath, contents: nil)
-        FileManager.default.createFile(atPath: errPath, contents: nil)
+        for path in [outPath, errPath] where !FileManager.default.createFile(atPath: path, contents: nil) {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])
+        }
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = environment
