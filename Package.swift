@@ -36,17 +36,18 @@ let package = Package(
         .systemLibrary(
             name: "CQRencode", pkgConfig: "libqrencode",
             providers: [.apt(["libqrencode-dev"]), .brew(["qrencode"])]),
-        // libcrypto only: happy calls nothing in libssl (TLS is swift-nio-ssl's own BoringSSL), and every library
-        // linked but unused is one more to load at each start.
-        .systemLibrary(
-            name: "COpenSSL", pkgConfig: "libcrypto",
-            providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        // OpenSSL's headers only: nothing is linked (happy calls nothing in libssl, TLS being swift-nio-ssl's own
+        // BoringSSL; libcrypto is loaded on first use through CLazyCrypto).
+        .systemLibrary(name: "COpenSSL", providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
+        // The OpenSSL functions happy calls, as stubs that load libcrypto.so.3 on first use (include/lazy_crypto.h,
+        // scripts/gen-lazy-crypto.py): start-up, and so `status`, never loads it.
+        .target(name: "CLazyCrypto"),
         // Types and constants only (the header p11-kit ships): modules are dlopen-ed, so nothing is linked.
         .systemLibrary(name: "CPKCS11", providers: [.apt(["libp11-kit-dev"]), .brew(["p11-kit"])]),
         .target(
             name: "HappyKit",
             dependencies: [
-                "CSodium", "CQRencode", "COpenSSL", "CPKCS11",
+                "CSodium", "CQRencode", "COpenSSL", "CLazyCrypto", "CPKCS11",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

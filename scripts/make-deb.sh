@@ -2,7 +2,8 @@
 # `make deb`: builds happy_<version>_<arch>.deb in the repository root with dpkg-deb. Contents: the stripped release
 # binary (static Swift runtime) in /usr/bin, the man page, and the completions where Debian's bash-completion, zsh and
 # fish look. `Depends` comes from dpkg-shlibdeps over the binary's shared libraries (dpkg-dev, see
-# scripts/install-deps.sh), so it names libsodium, libqrencode, libssl, libc … and never a Swift runtime.
+# scripts/install-deps.sh), plus the shlibs entry of libcrypto.so.3, which happy loads on first use rather than at
+# start-up; so it names libsodium, libqrencode, libssl3, libc … and never a Swift runtime.
 # Prints the path of the .deb on its last line. HAPPY_DEB_PREBUILT=1 packages the release binary already in .build
 # instead of building it: `swift test` holds SwiftPM's lock on .build, so a test cannot run `swift build` (make test
 # builds the release binary before the tests).
@@ -42,6 +43,16 @@ printf 'Source: happy\n\nPackage: happy\nArchitecture: any\n' > "$work/debian/co
 depends=$(cd "$work" && dpkg-shlibdeps -O -e pkg/usr/bin/happy 2>/dev/null | sed -n 's/^shlibs:Depends=//p')
 [ -n "$depends" ] || { echo "make-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 if grep -qi swift <<<"$depends"; then echo "make-deb: a Swift runtime in Depends: $depends" >&2; exit 1; fi
+# Libraries happy loads on first use rather than at start-up (CLazyCrypto's loader.c) are not in the binary's NEEDED
+# list, so dpkg-shlibdeps cannot see them: each adds its package's own shlibs entry (libcrypto.so.3 -> libssl3).
+for soname in libcrypto.so.3; do
+    name=${soname%%.so.*} major=${soname##*.so.}
+    owner=$(dpkg -S "*/$soname" 2>/dev/null | sed -n '1s/: .*//p')
+    dep=$(dpkg-query --control-show "$owner" shlibs 2>/dev/null | awk -v n="$name" -v m="$major" \
+        '$1 == n && $2 == m { $1 = ""; $2 = ""; sub(/^ +/, ""); print; exit }')
+    [ -n "$dep" ] || { echo "make-deb: no shlibs entry for $soname (owner: ${owner:-none})" >&2; exit 1; }
+    depends+=", $dep"
+done
 # Packed relative relocations (DT_RELR, see Package.swift) need glibc 2.36's loader. The binary records that as a
 # GLIBC_ABI_DT_RELR version need, which carries no symbol, so dpkg-shlibdeps does not see it: raise libc6 to match.
 if readelf -V "$pkg/usr/bin/happy" | grep -q 'Name: GLIBC_ABI_DT_RELR'; then
