@@ -9,16 +9,6 @@ import Testing
 struct EdgeDaemonTests {
     func env(_ home: String) -> [String: String] { TestEnvironment.clean(["HAPPY_HOME_DIR": home]) }
 
-    /// A logged-in home (files only; no server is needed to log out).
-    func loggedInHome(_ scratch: Scratch) throws -> String {
-        let home = scratch.home
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        try #"{"secret": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "token": "tok.en"}"#
-            .write(toFile: home + "/access.key", atomically: true, encoding: .utf8)
-        try "{\n  \"machineId\": \"m-1\"\n}".write(toFile: home + "/settings.json", atomically: true, encoding: .utf8)
-        return home
-    }
-
     func writeState(_ home: String, pid: Int32, port: Int) throws {
         try #"{"pid": \#(pid), "httpPort": \#(port), "startTime": "t", "startedWithCliVersion": "1"}"#
             .write(toFile: home + "/daemon.state.json", atomically: true, encoding: .utf8)
@@ -28,7 +18,7 @@ struct EdgeDaemonTests {
 
     @Test func anUnrelatedProcessBehindAStateFileIsNeverSignalledEvenWhenStopAnswers200() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let victim = try Spawned("/bin/sleep", ["300"], environment: [:], in: scratch.path)
         defer { kill(victim.process.processIdentifier, SIGKILL); victim.process.waitUntilExit() }
         // Any local server answering 200 to POST /stop: a stand-in that stays up (it does not own the victim's pid).
@@ -55,7 +45,7 @@ struct EdgeDaemonTests {
 
     @Test func happyInTheCommandLineProvesNothing() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let victim = try Spawned(
             "/usr/bin/env", ["python3", "-c", "import time; time.sleep(300)", "happy", "daemon", "happy"],
             environment: TestEnvironment.clean(), in: scratch.path)
@@ -73,7 +63,7 @@ struct EdgeDaemonTests {
     /// A process that looks like the daemon but started after the state file was written is a reused pid.
     @Test func aReusedPidWithADaemonCommandLineIsNotSignalled() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let impostor = try await DaemonStandIn(
             home: home, in: scratch, ["--no-lock", "--no-state", "--stop", "ignore"])
         defer { impostor.stopNow() }
@@ -90,7 +80,7 @@ struct EdgeDaemonTests {
 
     @Test func theDaemonHoldingItsLockIsAskedToStopAndStops() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let daemon = try await DaemonStandIn(home: home, in: scratch)
         defer { daemon.stopNow() }
 
@@ -111,7 +101,7 @@ struct EdgeDaemonTests {
     /// /stop answered but ignored, SIGTERM ignored: the proven daemon is killed, and the whole logout stays short.
     @Test func aStubbornProvenDaemonIsKilled() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let daemon = try await DaemonStandIn(home: home, in: scratch, ["--stop", "ignore", "--ignore-term"])
         defer { daemon.stopNow() }
         let logout = try await Spawned.run(
@@ -127,7 +117,7 @@ struct EdgeDaemonTests {
     /// Proof by command line alone (no lock): `daemon start-sync`, started before its state file was written.
     @Test func aDaemonProvenByItsCommandLineIsStopped() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let daemon = try await DaemonStandIn(home: home, in: scratch, ["--no-lock"])
         defer { daemon.stopNow() }
         let logout = try await Spawned.run(
@@ -141,7 +131,7 @@ struct EdgeDaemonTests {
     /// signalled.
     @Test func aTricklingStopCannotHoldLogout() async throws {
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
+        let home = try scratch.legacyLoggedInHome()
         let daemon = try await DaemonStandIn(home: home, in: scratch, ["--stop", "trickle"])
         defer { daemon.stopNow() }
         let started = Date()

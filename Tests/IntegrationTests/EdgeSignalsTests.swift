@@ -74,14 +74,10 @@ struct EdgeSignalsTests {
     /// until the first temporary file exists, then sends SIGTERM twice. The write completes: both files, exit 0, no
     /// temporary file. Without the guard, the second signal (or the 2-second fallback) would exit mid-write.
     @Test func signalsDuringTheWriteLetItFinishWhole() async throws {
-        try requireTool("/usr/bin/strace", package: "strace")
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        let probe = try await Spawned.run(
-            "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
-            in: scratch.path)
-        guard probe.status == 0 else {
+        guard try await ptracePermitted(in: scratch) else {
             return print("note: ptrace is not permitted here; the mid-write signal was not tried")
         }
         let (login, url) = try await startLogin(

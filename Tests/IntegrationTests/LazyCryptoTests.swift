@@ -6,15 +6,6 @@ import Testing
 /// stops with one line, exit 1 and nothing written.
 @Suite("OpenSSL on first use", .serialized)
 struct LazyCryptoTests {
-    /// Whether ptrace works here (strace), printing a note when it does not.
-    func canTrace(_ scratch: Scratch) async throws -> Bool {
-        try requireTool("/usr/bin/strace", package: "strace")
-        let probe = try await Spawned.run(
-            "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:], in: scratch.path)
-        if probe.status != 0 { print("note: ptrace is not permitted here; library loading was not traced") }
-        return probe.status == 0
-    }
-
     /// `happy` under strace, recording the files it opens: the run and the opened paths.
     func openedFiles(_ arguments: [String], env: [String: String], in scratch: Scratch) async throws
         -> ((status: Int32, stdout: String, stderr: String), String)
@@ -28,7 +19,9 @@ struct LazyCryptoTests {
 
     @Test func statusNeverLoadsLibcryptoAndACertificateLoginDoes() async throws {
         let scratch = try Scratch()
-        guard try await canTrace(scratch) else { return }
+        guard try await ptracePermitted(in: scratch) else {
+            return print("note: ptrace is not permitted here; library loading was not traced")
+        }
         let env = TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home])
 
         let (before, beforeOpens) = try await openedFiles(["auth", "status"], env: env, in: scratch)

@@ -8,16 +8,6 @@ import Testing
 struct StatusStartupTests {
     static let watched = "trace=clone,clone3,fork,vfork,socket,epoll_create,epoll_create1,eventfd2,io_uring_setup"
 
-    /// A logged-in home: files only.
-    func loggedInHome(_ scratch: Scratch) throws -> String {
-        let home = scratch.home
-        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-        try #"{"secret": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "token": "tok.en"}"#
-            .write(toFile: home + "/access.key", atomically: true, encoding: .utf8)
-        try "{\n  \"machineId\": \"m-1\"\n}".write(toFile: home + "/settings.json", atomically: true, encoding: .utf8)
-        return home
-    }
-
     /// `happy` under `strace -f`, watching for threads, processes, sockets and event loops: the run and the calls.
     func traced(_ arguments: [String], home: String, in scratch: Scratch) async throws
         -> ((status: Int32, stdout: String, stderr: String), [String])
@@ -32,13 +22,11 @@ struct StatusStartupTests {
     }
 
     @Test func statusStartsNoThreadNoSocketAndNoEventLoop() async throws {
-        try requireTool("/usr/bin/strace", package: "strace")
         let scratch = try Scratch()
-        let home = try loggedInHome(scratch)
-        let probe = try await Spawned.run(
-            "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:],
-            in: scratch.path)
-        guard probe.status == 0 else { return print("note: ptrace is not permitted here; status was not traced") }
+        let home = try scratch.legacyLoggedInHome()
+        guard try await ptracePermitted(in: scratch) else {
+            return print("note: ptrace is not permitted here; status was not traced")
+        }
 
         let (text, textCalls) = try await traced(["auth", "status"], home: home, in: scratch)
         #expect(text.status == 0, "\(text.stderr)")

@@ -126,4 +126,21 @@ final class Scratch: @unchecked Sendable {
     }
     deinit { try? FileManager.default.removeItem(atPath: path) }
     var home: String { path + "/home" }
+
+    /// `home` as a legacy login left it (files only, no server): token `tok.en`, machine id `m-1`.
+    func legacyLoggedInHome() throws -> String {
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try #"{"secret": "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "token": "tok.en"}"#
+            .write(toFile: home + "/access.key", atomically: true, encoding: .utf8)
+        try "{\n  \"machineId\": \"m-1\"\n}".write(toFile: home + "/settings.json", atomically: true, encoding: .utf8)
+        return home
+    }
+}
+
+/// Whether strace may trace here (ptrace can be forbidden in containers); callers print a note and skip when not.
+func ptracePermitted(in scratch: Scratch) async throws -> Bool {
+    try requireTool("/usr/bin/strace", package: "strace")
+    let probe = try await Spawned.run(
+        "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:], in: scratch.path)
+    return probe.status == 0
 }
