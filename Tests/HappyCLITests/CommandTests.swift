@@ -69,6 +69,14 @@ import Testing
         for arguments in others {
             #expect(Happy.Auth.Status.fastPath(arguments[...]) == nil, "\(arguments)")
         }
+        // Entry prints `Happy.configuration.version` for `--version` itself: the parser prints the same.
+        #expect(Happy.configuration.version == HappyVersion.current)
+        do {
+            _ = try Happy.parseAsRoot(["--version"])
+            Issue.record("--version parsed as a command")
+        } catch {
+            #expect(Happy.fullMessage(for: error) == Happy.configuration.version)
+        }
         // Through `dropFirst()`, as Entry passes CommandLine.arguments: a slice that does not start at index 0.
         #expect(Happy.Auth.Status.fastPath(["happy", "auth", "status", "--json"].dropFirst()) == true)
     }

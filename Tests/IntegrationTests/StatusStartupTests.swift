@@ -1,4 +1,5 @@
 import Foundation
+import HappyKit
 import Testing
 
 /// `happy auth status` runs in shell prompts, so `Entry` answers it without ArgumentParser or the concurrency
@@ -42,6 +43,10 @@ struct StatusStartupTests {
         let (out, outCalls) = try await traced(["auth", "status"], home: empty, in: scratch)
         #expect(out.status == 1 && out.stdout.contains("Not authenticated"), "\(out.stdout)\(out.stderr)")
         #expect(outCalls.isEmpty, "status (logged out) made these calls: \(outCalls)")
+
+        let (version, versionCalls) = try await traced(["--version"], home: home, in: scratch)
+        #expect(version.status == 0 && version.stdout == HappyVersion.current + "\n", "\(version.stdout)")
+        #expect(versionCalls.isEmpty, "--version made these calls: \(versionCalls)")
 
         // The control: through the parser, the same binary starts threads, and the trace shows them.
         let (help, helpCalls) = try await traced(["auth", "status", "--help"], home: home, in: scratch)
