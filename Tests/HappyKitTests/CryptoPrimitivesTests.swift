@@ -130,6 +130,11 @@ import Testing
         #expect(!value.isEqual(to: try secret([1, 2, 3])))
     }
 
+    @Test func aNulTerminatedCopyEndsInOneZeroByte() throws {
+        #expect(bytes(of: try secret([0x70, 0x69, 0x6E]).nulTerminated()) == [0x70, 0x69, 0x6E, 0])
+        #expect(bytes(of: try secret([]).nulTerminated()) == [0])
+    }
+
     @Test func randomSecretsDiffer() throws {
         let a = try SecretBytes.random(count: 32)
         let b = try SecretBytes.random(count: 32)

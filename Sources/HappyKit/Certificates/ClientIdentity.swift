@@ -65,10 +65,7 @@ public struct ClientIdentity: Sendable {
                     "\(path) is protected by a password; put it in a file and pass --cert-password-file <file>, "
                         + "or set HAPPY_CERT_PASSWORD")
             }
-            let terminated = try SecretBytes(count: given.count + 1) { out in
-                given.withUnsafeBytes { out.copyBytes(from: $0) }
-                out[given.count] = 0
-            }
+            let terminated = try given.nulTerminated()
             cached = terminated
             return terminated
         }

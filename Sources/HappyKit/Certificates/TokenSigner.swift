@@ -66,10 +66,7 @@ final class TokenSigner: @unchecked Sendable {  // the OpenSSL objects are only 
                 "the token's PIN is needed; put it in a file and pass --cert-password-file <file>, or set "
                     + "HAPPY_CERT_PASSWORD")
         }
-        let terminated = try SecretBytes(count: given.count + 1) { out in
-            given.withUnsafeBytes { out.copyBytes(from: $0) }
-            out[given.count] = 0
-        }
+        let terminated = try given.nulTerminated()
         let pinSet = terminated.withUnsafeBytes {
             ENGINE_ctrl_cmd_string(engine, "PIN", $0.baseAddress?.assumingMemoryBound(to: CChar.self), 0)
         }

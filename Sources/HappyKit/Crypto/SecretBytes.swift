@@ -38,6 +38,15 @@ public final class SecretBytes: CustomStringConvertible, CustomDebugStringConver
         try body(UnsafeRawBufferPointer(start: base, count: count))
     }
 
+    /// A copy with a NUL byte after the secret, in secret memory too: for C APIs that take a password or PIN as a
+    /// C string (OpenSSL's PEM and PKCS#12 readers, the PKCS#11 engine).
+    public func nulTerminated() throws -> SecretBytes {
+        try SecretBytes(count: count + 1) { out in
+            withUnsafeBytes { out.copyBytes(from: $0) }
+            out[count] = 0
+        }
+    }
+
     /// Constant-time comparison.
     public func isEqual(to other: SecretBytes) -> Bool {
         guard count == other.count else { return false }
