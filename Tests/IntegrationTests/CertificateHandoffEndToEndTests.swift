@@ -235,14 +235,7 @@ struct CertificateHandoffEndToEndTests {
     /// browser's certificate reaches `/complete` as identity headers while the CLI's claim comes without one.
     @Test func forwardedModeThroughNginx() async throws {
         let server = try await LocalServer(
-            environment: [
-                "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
-                "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
-                "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
-                "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
-                "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
-                "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
-            ].merging(Self.allowLoopback) { $1 })
+            environment: CertificateLoginEndToEndTests.forwardedEnvironment.merging(Self.allowLoopback) { $1 })
         defer { server.stopNow() }
         let nginx = try await NginxProxy(upstream: server.url, verifyClient: "optional")
         defer { nginx.stopNow() }

@@ -22,6 +22,16 @@ struct CertificateLoginEndToEndTests {
         return env
     }
 
+    /// Forwarded mode behind nginx (`NginxProxy`): identity from the subject CN, issuer allow-listed.
+    static let forwardedEnvironment = [
+        "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
+        "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
+        "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
+        "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
+        "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
+        "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
+    ]
+
     func login(
         _ server: String, _ scratch: Scratch, _ args: [String], ca: Bool = true,
         env extra: [String: String] = [:]
@@ -168,14 +178,7 @@ struct CertificateLoginEndToEndTests {
     }
 
     @Test func forwardedModeThroughNginx() async throws {
-        let server = try await LocalServer(environment: [
-            "HAPPIER_FEATURE_AUTH_MTLS__ENABLED": "1",
-            "HAPPIER_FEATURE_AUTH_MTLS__MODE": "forwarded",
-            "HAPPIER_FEATURE_AUTH_MTLS__TRUST_FORWARDED_HEADERS": "1",
-            "HAPPIER_FEATURE_AUTH_MTLS__AUTO_PROVISION": "1",
-            "HAPPIER_FEATURE_AUTH_MTLS__IDENTITY_SOURCE": "subject_cn",
-            "HAPPIER_FEATURE_AUTH_MTLS__ALLOWED_ISSUERS": "cn=happy test root ca",
-        ])
+        let server = try await LocalServer(environment: Self.forwardedEnvironment)
         defer { server.stopNow() }
         let nginx = try await NginxProxy(upstream: server.url)
         defer { nginx.stopNow() }

@@ -47,18 +47,8 @@ struct EdgeSignalsTests {
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        let release = scratch.path + "/release"
-        #expect(mkfifo(release, 0o600) == 0)
-        // One shell holds the lock on its own descriptor; killing it releases the lock.
-        let holder = try Spawned(
-            "/bin/sh",
-            [
-                "-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
-                scratch.home, release,
-            ], environment: TestEnvironment.clean(), in: scratch.path)
+        let (holder, _) = try await holdHomeLock(in: scratch)
         defer { holder.stopNow(SIGKILL) }
-        try await holder.waitForOutput { $0.contains("locked") }
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url) == 0)
         try await login.waitForErrorOutput { $0.contains("Another happy process is writing") }

@@ -261,23 +261,11 @@ struct LoginEndToEndTests {
     /// and writes only once the lock is released. Event-driven: the holder keeps the lock until the test writes to a
     /// FIFO, and the test releases it only after happy has said it is waiting.
     @Test func aLoginWaitsForTheHomeLock() async throws {
-        try requireTool("/usr/bin/flock", package: "util-linux")
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        let release = scratch.path + "/release"
-        #expect(mkfifo(release, 0o600) == 0)
-        // One shell holds the lock on its own descriptor (flock(1) only takes it), says so, and blocks reading the
-        // FIFO until the test writes a line; killing that one process releases the lock.
-        let holder = try Spawned(
-            "/bin/sh",
-            [
-                "-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"",
-                scratch.home, release,
-            ], environment: TestEnvironment.clean(), in: scratch.path)
+        let (holder, release) = try await holdHomeLock(in: scratch)
         defer { holder.stopNow(SIGKILL) }
-        try await holder.waitForOutput { $0.contains("locked") }
 
         let (login, url) = try await startLogin(scratch, server)
         #expect(try await server.approve(url) == 0)

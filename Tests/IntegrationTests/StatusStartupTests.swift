@@ -9,17 +9,12 @@ import Testing
 struct StatusStartupTests {
     static let watched = "trace=clone,clone3,fork,vfork,socket,epoll_create,epoll_create1,eventfd2,io_uring_setup"
 
-    /// `happy` under `strace -f`, watching for threads, processes, sockets and event loops: the run and the calls.
+    /// `happy` under strace, watching for threads, processes, sockets and event loops: the run and the calls.
     func traced(_ arguments: [String], home: String, in scratch: Scratch) async throws
-        -> ((status: Int32, stdout: String, stderr: String), [String])
+        -> (run: (status: Int32, stdout: String, stderr: String), calls: [String])
     {
-        let trace = scratch.path + "/trace-\(arguments.count)-\(UUID().uuidString)"
-        let run = try await Spawned.run(
-            "/usr/bin/strace", ["-f", "-qq", "-o", trace, "-e", Self.watched, Binaries.happy] + arguments,
-            environment: TestEnvironment.clean(["HAPPY_HOME_DIR": home]), in: scratch.path)
-        let calls = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
-            .filter { !$0.contains("+++") && !$0.contains("---") }  // exits and signals, not calls
-        return (run, calls)
+        try await happyUnderStrace(
+            arguments, calls: Self.watched, environment: TestEnvironment.clean(["HAPPY_HOME_DIR": home]), in: scratch)
     }
 
     @Test func statusStartsNoThreadNoSocketAndNoEventLoop() async throws {

@@ -144,3 +144,39 @@ func ptracePermitted(in scratch: Scratch) async throws -> Bool {
         "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:], in: scratch.path)
     return probe.status == 0
 }
+
+/// `happy` with `arguments` under `strace -f`, recording only the system calls `calls` names (`trace=…`): the run,
+/// and the recorded calls one per line (exits and signals left out). Check `ptracePermitted(in:)` first.
+func happyUnderStrace(_ arguments: [String], calls: String, environment: [String: String], in scratch: Scratch)
+    async throws -> (run: (status: Int32, stdout: String, stderr: String), calls: [String])
+{
+    let trace = scratch.path + "/strace-" + UUID().uuidString
+    let run = try await Spawned.run(
+        "/usr/bin/strace", ["-f", "-qq", "-o", trace, "-e", calls, Binaries.happy] + arguments,
+        environment: environment, in: scratch.path)
+    let recorded = try String(contentsOfFile: trace, encoding: .utf8).split(separator: "\n").map(String.init)
+        .filter { !$0.contains("+++") && !$0.contains("---") }
+    return (run, recorded)
+}
+
+/// Another process holding `scratch.home`'s lock, as a second happy would: one shell takes it on its own descriptor
+/// (flock(1) only takes it), says so, and keeps it until a line is written to the `release` FIFO or it is killed
+/// (callers `defer { holder.stopNow(SIGKILL) }`). Returns once the lock is held.
+func holdHomeLock(in scratch: Scratch) async throws -> (holder: Spawned, release: String) {
+    try requireTool("/usr/bin/flock", package: "util-linux")
+    try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
+    let release = scratch.path + "/release"
+    guard mkfifo(release, 0o600) == 0 else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: release])
+    }
+    let holder = try Spawned(
+        "/bin/sh", ["-c", "exec 9<\"$0\" && flock 9 && echo locked && read line < \"$1\"", scratch.home, release],
+        environment: TestEnvironment.clean(), in: scratch.path)
+    do {
+        try await holder.waitForOutput { $0.contains("locked") }
+    } catch {
+        holder.stopNow(SIGKILL)
+        throw error
+    }
+    return (holder, release)
+}
