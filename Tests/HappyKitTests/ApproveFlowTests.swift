@@ -19,7 +19,7 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: network ? transport : nil,
             sourceLocation: sourceLocation)
-        try await ApproveFlow(server: "https://happy.test", caFile: nil, context: context).run(url: url)
+        try await ApproveFlow(server: .test("https://happy.test"), caFile: nil, context: context).run(url: url)
     }
 
     private func pending(supportsV2: Bool) {

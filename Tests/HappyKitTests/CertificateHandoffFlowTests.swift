@@ -3,7 +3,7 @@ import Testing
 
 @testable import HappyKit
 
-/// `CertificateHandoffFlow` with a real loopback listener, a stub server and a "browser" that answers the listener
+/// The browser hand-off (`BrowserHandoff` in `LoginFlow`) with a real loopback listener, a stub server and a "browser" that answers the listener
 /// over a real socket. The whole flow against the real binary and server is in the integration tests.
 @Suite struct CertificateHandoffFlowTests {
     let sandbox = Sandbox()
@@ -31,7 +31,7 @@ import Testing
 
     @Test func startURLEncodesTheReturnAddress() {
         #expect(
-            CertificateHandoffFlow.startURL(server: "https://h.test", returnTo: "http://127.0.0.1:5/a_b-c")
+            BrowserHandoff.startURL(server: .test("https://h.test"), returnTo: "http://127.0.0.1:5/a_b-c")
                 == "https://h.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A5%2Fa_b-c")
     }
 
@@ -50,7 +50,7 @@ import Testing
             browser: browser)
         var live = context
         live.timing = .live()
-        try await DeviceLoginFlow(options: DeviceLoginOptions(server: server, timeoutSeconds: 30), context: live).run()
+        try await LoginFlow(options: LoginOptions(server: .test(server), timeout: .seconds(30)), context: live).run()
         #expect(screen.err.contains("  3) Device certificate in the browser (enterprise)"))
         #expect(browser.answers.current.first == 200)
         #expect(sandbox.read(sandbox.home.accessKeyPath) == "{\n  \"token\": \"tok.handoff\"\n}")
@@ -83,8 +83,8 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: transport,
             timing: TestTiming(), browser: browser)
-        let flow = CertificateHandoffFlow(
-            options: CertificateHandoffOptions(server: server, timeoutSeconds: 7),
+        let flow = LoginFlow(
+            options: LoginOptions(server: .test(server), method: .certificate, timeout: .seconds(7)),
             context: context)
         let error = await #expect(throws: HappyError.self) { try await flow.run() }
         #expect(error == .approvalTimedOut(seconds: 7))
@@ -98,8 +98,8 @@ import Testing
             home: sandbox.home, console: console, transport: transport,
             browser: AnsweringBrowser(query: query))
         context.timing = .live()
-        try await CertificateHandoffFlow(
-            options: CertificateHandoffOptions(server: server, timeoutSeconds: 30),
+        try await LoginFlow(
+            options: LoginOptions(server: .test(server), method: .certificate, timeout: .seconds(30)),
             context: context
         ).run()
     }

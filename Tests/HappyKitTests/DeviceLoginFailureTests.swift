@@ -167,7 +167,7 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: transport, timing: timing, random: random,
             sourceLocation: sourceLocation)
-        let options = DeviceLoginOptions(server: server, method: .mobile, timeoutSeconds: 120)
-        try await DeviceLoginFlow(options: options, context: context).run()
+        let options = LoginOptions(server: .test(server), method: .mobile, timeout: .seconds(120))
+        try await LoginFlow(options: options, context: context).run()
     }
 }

@@ -194,7 +194,7 @@ import Testing
         try sandbox.write(#"{"machineId": "m-1"}"#, to: sandbox.home.settingsPath)
         let (console, screen) = Console.recording()
         let context = HappyContext.test(home: sandbox.home, console: console)  // no transport, no clock
-        try await DeviceLoginFlow(options: DeviceLoginOptions(server: server), context: context).run()
+        try await LoginFlow(options: LoginOptions(server: .test(server)), context: context).run()
         #expect(
             screen.out == [
                 "✓ Already authenticated", "  Machine ID: m-1", "  Host: test-host",
@@ -207,7 +207,7 @@ import Testing
         try sandbox.write("{not json", to: sandbox.home.accessKeyPath)
         let context = HappyContext.test(home: sandbox.home, console: Console.recording().console)
         let error = await #expect(throws: HappyError.self) {
-            try await DeviceLoginFlow(options: DeviceLoginOptions(server: server), context: context).run()
+            try await LoginFlow(options: LoginOptions(server: .test(server)), context: context).run()
         }
         guard case .fileProblem(let path, let reason)? = error else {
             Issue.record("\(String(describing: error))"); return
@@ -234,7 +234,7 @@ import Testing
         try sandbox.write("{oops", to: sandbox.home.settingsPath)
         let context = HappyContext.test(home: sandbox.home, console: Console.recording().console)  // no transport
         let error = await #expect(throws: HappyError.self) {
-            try await DeviceLoginFlow(options: DeviceLoginOptions(server: server, method: .mobile), context: context)
+            try await LoginFlow(options: LoginOptions(server: .test(server), method: .mobile), context: context)
                 .run()
         }
         guard case .fileProblem(let path, _)? = error else { Issue.record("\(String(describing: error))"); return }
@@ -271,10 +271,10 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: transport, timing: timing, environment: environment,
             browser: browser, random: random, sourceLocation: sourceLocation)
-        let options = DeviceLoginOptions(
-            server: server, method: method, force: force, openBrowser: openBrowser,
-            timeoutSeconds: 120, qrInverted: qrInverted)
-        try await DeviceLoginFlow(options: options, context: context).run()
+        let options = LoginOptions(
+            server: .test(server), method: method, force: force, openBrowser: openBrowser, timeout: .seconds(120),
+            qrInverted: qrInverted)
+        try await LoginFlow(options: options, context: context).run()
     }
 
     private func expectPrivateFiles(sourceLocation: SourceLocation = #_sourceLocation) throws {

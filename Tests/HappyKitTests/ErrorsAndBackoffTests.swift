@@ -126,7 +126,7 @@ import Testing
             AuthRequestReply(state: "authorized", token: "", response: Base64.encode([UInt8](repeating: 1, count: 90))),
         ]
         for answer in answers {
-            let error = #expect(throws: HappyError.self) { try DeviceLoginFlow.decrypt(answer, with: keys) }
+            let error = #expect(throws: HappyError.self) { try DeviceApproval.decrypt(answer, with: keys) }
             #expect(error?.exitStatus == .badResponse)
             #expect(error?.userMessage.contains(token) == false)
             #expect(error?.userMessage.contains("SECRET") == false)

@@ -17,7 +17,7 @@ import Testing
         let context = HappyContext.test(
             home: home, console: console, transport: transport, timing: timing,
             processes: daemon?.control, sourceLocation: sourceLocation)
-        try await LogoutFlow(context: context, server: "https://happy.test").run(assumeYes: assumeYes)
+        try await LogoutFlow(context: context).run(assumeYes: assumeYes)
     }
 
     private func writeLogin(settings: String = "{\n  \"machineId\": \"m-1\"\n}") throws {
@@ -143,7 +143,7 @@ import Testing
         let (console, screen) = Console.recording()
         let context = HappyContext.test(
             home: home, console: console, transport: transport, timing: timing, processes: slowDaemon)
-        try await LogoutFlow(context: context, server: "https://happy.test").run(assumeYes: true)
+        try await LogoutFlow(context: context).run(assumeYes: true)
         #expect(timing.elapsed == .seconds(2))
         #expect(timing.sleeps.allSatisfy { $0 == .milliseconds(100) })
         #expect(screen.out.first == "✓ Stopped the happy daemon")

@@ -74,8 +74,9 @@ import Testing
             to: sandbox.home.settingsPath)
         let context = HappyContext.test(home: sandbox.home)
         #expect(context.server(override: nil) == ResolvedURL(url: "http://127.0.0.1:3005", source: .settings))
-        #expect(try context.serverURL(override: "https://flag.example") == "https://flag.example")
-        #expect(try context.webappURL() == "http://127.0.0.1:8081")
+        #expect(try context.serverURL(flag: .test("https://flag.example")).string == "https://flag.example")
+        #expect(try context.serverURL(flag: nil).string == "http://127.0.0.1:3005")
+        #expect(try context.webappURL().string == "http://127.0.0.1:8081")
         let env = HappyContext.test(home: sandbox.home, environment: ["HAPPY_SERVER_URL": "https://env.example"])
         #expect(env.server(override: nil) == ResolvedURL(url: "https://env.example", source: .environment))
     }
@@ -85,7 +86,7 @@ import Testing
         try sandbox.write("{oops", to: sandbox.home.settingsPath)
         let context = HappyContext.test(home: sandbox.home)
         #expect(context.server(override: nil) == ResolvedURL(url: "https://api.cluster-fluster.com", source: .default))
-        #expect(try context.webappURL() == "https://app.happy.engineering")
+        #expect(try context.webappURL().string == "https://app.happy.engineering")
     }
 
     @Test(arguments: [

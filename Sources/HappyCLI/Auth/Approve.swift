@@ -20,8 +20,8 @@ extension Happy.Auth {
 
         func run(in context: HappyContext) async throws {
             let flow = ApproveFlow(
-                server: try context.serverURL(override: serverOptions.server),
-                caFile: context.caFile(override: serverOptions.ca), context: context)
+                server: try serverOptions.serverURL(in: context), caFile: serverOptions.caFile(in: context),
+                context: context)
             try await flow.run(url: url)
         }
     }

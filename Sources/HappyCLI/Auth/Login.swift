@@ -1,9 +1,6 @@
 import ArgumentParser
 import HappyKit
 
-extension LoginMethod: ExpressibleByArgument {}
-extension RevocationCheck: ExpressibleByArgument {}
-
 extension Happy.Auth {
     struct Login: HappyCommand {
         static let configuration = CommandConfiguration(
@@ -36,7 +33,7 @@ extension Happy.Auth {
                     + "PKCS#12 (.p12/.pfx), or a pkcs11: URI naming a certificate and key on a token.",
                 valueName: "file|uri"),
             completion: .file(extensions: ["pem", "crt", "p12", "pfx"]))
-        var cert: String?
+        var cert: CertificateArgument?
         @Option(
             help: ArgumentHelp("The certificate's private key, when it is in a separate PEM file.", valueName: "file"),
             completion: .file(extensions: ["pem", "key"]))
@@ -66,23 +63,12 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let server = try context.serverURL(override: serverOptions.server)
-            let caFile = context.caFile(override: serverOptions.ca)
-            if let cert {
-                let options = CertificateLoginOptions(
-                    server: server, certificatePath: cert, keyPath: key, passwordFile: certPasswordFile,
-                    caFile: caFile, force: force, revocationCheck: revocationCheck ?? .soft, pkcs11Module: pkcs11Module)
-                try await CertificateLoginFlow(options: options, context: context).run()
-            } else if method == .certificate {
-                let options = CertificateHandoffOptions(
-                    server: server, force: force, openBrowser: !noBrowser, timeoutSeconds: timeout, caFile: caFile)
-                try await CertificateHandoffFlow(options: options, context: context).run()
-            } else {
-                let options = DeviceLoginOptions(
-                    server: server, method: method, force: force, openBrowser: !noBrowser, timeoutSeconds: timeout,
-                    caFile: caFile, qrInverted: invertQr)
-                try await DeviceLoginFlow(options: options, context: context).run()
-            }
+            let options = LoginOptions(
+                server: try serverOptions.serverURL(in: context), caFile: serverOptions.caFile(in: context),
+                method: method, certificate: cert?.source(key: key, module: pkcs11Module),
+                passwordFile: certPasswordFile, revocationCheck: revocationCheck ?? .soft, force: force,
+                openBrowser: !noBrowser, timeout: .seconds(timeout), qrInverted: invertQr)
+            try await LoginFlow(options: options, context: context).run()
         }
     }
 }

@@ -13,7 +13,7 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            try await LogoutFlow(context: context, server: try context.serverURL(override: nil)).run(assumeYes: yes)
+            try await LogoutFlow(context: context).run(assumeYes: yes)
         }
     }
 }

@@ -4,11 +4,12 @@ import HappyKit
 /// Flags shared by every command that talks to a server.
 struct ServerOptions: ParsableArguments {
     @Option(
+        name: .customLong("server"),
         help: ArgumentHelp(
             "The Happy server URL (default: $HAPPY_SERVER_URL, else serverUrl in settings.json, else the public "
                 + "server).",
             valueName: "url"))
-    var server: String?
+    var serverArgument: ServerArgument?
 
     @Option(
         help: ArgumentHelp(
@@ -24,11 +25,14 @@ struct ServerOptions: ParsableArguments {
             """)
     var debug = false
 
-    func validate() throws {
-        if let server, !server.isEmpty {  // an empty value counts as absent (PROTOCOL §3)
-            do { _ = try ServerURL.validated(server, source: "--server") } catch let error as HappyError {
-                throw ValidationError(String(error.userMessage.dropFirst("happy: ".count)))
-            }
-        }
-    }
+    /// `--server`, typed; nil when not given (or empty).
+    var server: ServerURL? { serverArgument?.url }
+
+    func validate() throws { try serverArgument?.validate() }
+
+    /// The server this command talks to: `--server`, else the environment, settings or default (validated there).
+    func serverURL(in context: HappyContext) throws -> ServerURL { try context.serverURL(flag: server) }
+
+    /// `--ca`, else `HAPPY_CA_FILE`.
+    func caFile(in context: HappyContext) -> String? { context.caFile(override: ca) }
 }

@@ -5,11 +5,11 @@ import FoundationEssentials
 /// (`0x00 || content public key`) to a terminal that supports it — the stored data key, or the content key derived
 /// from a legacy master secret — and v1 (the master secret) only to a terminal without v2, from a legacy secret.
 public struct ApproveFlow: Sendable {
-    let server: String
+    let server: ServerURL
     let caFile: String?
     let context: HappyContext
 
-    public init(server: String, caFile: String?, context: HappyContext) {
+    public init(server: ServerURL, caFile: String?, context: HappyContext) {
         self.server = server
         self.caFile = caFile
         self.context = context

@@ -6,11 +6,11 @@ import Glibc
 /// Never deletes files it does not own.
 public struct LogoutFlow: Sendable {
     let context: HappyContext
-    let server: String
 
-    public init(context: HappyContext, server: String) {
+    /// Logout never talks to the Happy server, so it needs no server: a broken `serverUrl` or `HAPPY_SERVER_URL`
+    /// cannot stop it.
+    public init(context: HappyContext) {
         self.context = context
-        self.server = server
     }
 
     /// Asks y/N (unless `assumeYes`), then logs out. Returns normally when there was nothing to do.

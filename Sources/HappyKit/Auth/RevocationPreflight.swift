@@ -17,6 +17,8 @@ struct RevocationPreflight {
     let mode: RevocationCheck
     let context: HappyContext
     let caFile: String?
+    /// The login's deadline: the query takes at most 5 s and never more than what is left of it.
+    let deadline: Deadline
 
     static let timeout = Duration.seconds(5)
     /// OCSP answers are small; a responder sending more is broken.
@@ -41,7 +43,7 @@ struct RevocationPreflight {
         let request = HTTPRequest(
             method: "POST", url: url,
             headers: ["Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"],
-            body: query.requestDER, timeout: Self.timeout)
+            body: query.requestDER, timeout: min(Self.timeout, try deadline.remaining()))
         let response: HTTPResponse
         do {
             response = try await context.withTransport(

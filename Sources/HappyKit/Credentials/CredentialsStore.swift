@@ -10,23 +10,6 @@ public struct CredentialsStore: Sendable {
 
     public init(home: HappyHome) { self.home = home }
 
-    /// Before a login without `--force`: when credentials exist, prints "Already authenticated" with machine id and
-    /// host and returns true. Otherwise makes sure `settings.json` is readable, so a login fails before any network
-    /// traffic rather than after the owner approved. A corrupt file is an error that names `--force`.
-    func isAlreadyLoggedIn(context: HappyContext) throws -> Bool {
-        guard try AccessKey.load(from: home) != nil else {
-            _ = try Settings.load(from: home)
-            return false
-        }
-        let settings = (try? Settings.load(from: home)) ?? Settings()
-        let console = context.console
-        console.out("\(console.checkMark) Already authenticated")
-        console.out("  Machine ID: \(settings.machineId ?? "(none)")")
-        console.out("  Host: \(context.hostName)")
-        console.out("  Use 'happy auth login --force' to re-authenticate")
-        return true
-    }
-
     /// Stores `accessKey` and makes sure a machine id exists (keeping one the TypeScript CLI made). Returns the id.
     /// Settings are read before anything is written, so a corrupt `settings.json` leaves every file untouched; both
     /// locks (ours, then the TypeScript CLI's `settings.json.lock`) are held before that read, so a change the other
@@ -63,31 +46,12 @@ public struct CredentialsStore: Sendable {
         return machineId
     }
 
-    /// The frame every login runs in: ssh-style warnings about the home, then the home must take the credentials
-    /// before anything is changed or the server is asked anything (a full, read-only or foreign home fails here with
-    /// the old login untouched), then `--force` clears the old login, then `login` runs. A home made only for this
-    /// login is removed again when the login fails.
-    func preparingLogin<T>(
-        context: HappyContext, force: Bool, server: String, _ login: () async throws -> T
-    ) async throws -> T {
-        for warning in home.permissionWarnings() { context.console.warn(warning) }
-        let createdHome = try home.checkWritable()
-        do {
-            if force { try await LogoutFlow(context: context, server: server).clearForRelogin() }
-            return try await login()
-        } catch {
-            if createdHome { home.removeIfEmpty() }
-            throw error
-        }
-    }
-
     /// `store`, telling the user on stderr when another happy process holds the home's lock.
-    func store(_ accessKey: AccessKey, context: HappyContext) throws -> String {
+    func store(_ accessKey: AccessKey, console: Console, signals: SignalGuard) throws -> String {
         try store(
             accessKey,
-            onWait: {
-                context.console.err("Another happy process is writing to \(home.path); waiting for it to finish.")
-            }, onSettingsWait: { context.console.err(Self.settingsWaitMessage($0)) }, signals: context.signals)
+            onWait: { console.err("Another happy process is writing to \(home.path); waiting for it to finish.") },
+            onSettingsWait: { console.err(Self.settingsWaitMessage($0)) }, signals: signals)
     }
 
     static func settingsWaitMessage(_ holder: String) -> String {

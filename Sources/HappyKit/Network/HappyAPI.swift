@@ -3,11 +3,11 @@ import FoundationEssentials
 /// The Happy server's auth endpoints (PROTOCOL §1–2): builds requests (JSON, `X-Happy-Client`) and decodes
 /// replies. Status codes are returned to the flows, which know what each means to the user.
 public struct HappyAPI: Sendable {
-    public let server: String
+    public let server: ServerURL
     let transport: any HTTPTransport
     let requestTimeout: Duration
 
-    public init(server: String, transport: any HTTPTransport, requestTimeout: Duration = .seconds(15)) {
+    public init(server: ServerURL, transport: any HTTPTransport, requestTimeout: Duration = .seconds(15)) {
         self.server = server
         self.transport = transport
         self.requestTimeout = requestTimeout
@@ -36,7 +36,7 @@ public struct HappyAPI: Sendable {
         if let token { headers["Authorization"] = "Bearer \(token)" }
         let response = try await transport.send(
             HTTPRequest(
-                method: method, url: server + path, headers: headers, body: bytes,
+                method: method, url: server.string + path, headers: headers, body: bytes,
                 timeout: timeout.map { min($0, requestTimeout) } ?? requestTimeout))
         var reply = Reply<T>(
             status: response.status, value: nil, error: nil, retryAfter: response.header("retry-after"))
@@ -101,23 +101,30 @@ public struct HappyAPI: Sendable {
     }
 
     /// `POST /v1/auth/mtls` over a connection that presents the client certificate.
-    public func mtlsLogin() async throws -> Reply<TokenReply> {
-        try await send("POST", "/v1/auth/mtls", body: .object([]), as: TokenReply.self)
+    public func mtlsLogin(timeout: Duration? = nil) async throws -> Reply<TokenReply> {
+        try await send("POST", "/v1/auth/mtls", body: .object([]), as: TokenReply.self, timeout: timeout)
     }
 
     /// `POST /v1/auth/mtls/claim {"code"}` — trades the browser hand-off's single-use code for a token (PROTOCOL §2,
     /// §6). Sent without a client certificate. The code is never logged (it travels in the body only).
-    public func mtlsClaim(code: String) async throws -> Reply<TokenReply> {
-        try await send("POST", "/v1/auth/mtls/claim", body: .object([("code", .string(code))]), as: TokenReply.self)
+    public func mtlsClaim(code: String, timeout: Duration? = nil) async throws -> Reply<TokenReply> {
+        try await send(
+            "POST", "/v1/auth/mtls/claim", body: .object([("code", .string(code))]), as: TokenReply.self,
+            timeout: timeout)
     }
 
     /// `GET /v1/features` as raw JSON (its shape varies between servers).
-    public func features() async throws -> JSONValue? {
+    public func features(timeout: Duration? = nil) async throws -> JSONValue? {
         let response = try await transport.send(
             HTTPRequest(
-                method: "GET", url: server + "/v1/features",
-                headers: Self.baseHeaders, timeout: requestTimeout))
+                method: "GET", url: server.string + "/v1/features",
+                headers: Self.baseHeaders, timeout: timeout.map { min($0, requestTimeout) } ?? requestTimeout))
         guard response.status == 200 else { return nil }
         return try? JSONParser.parse(response.body)
     }
+}
+
+extension JSONValue {
+    /// Whether a `/v1/features` answer advertises the mTLS login (`features.mtls.enabled`).
+    public var mtlsEnabled: Bool { self["features"]?["mtls"]?["enabled"]?.boolValue == true }
 }

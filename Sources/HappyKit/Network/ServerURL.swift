@@ -1,10 +1,15 @@
-/// Server and web app base URLs, checked once where they enter (`--server`, `HAPPY_SERVER_URL`, `HAPPY_WEBAPP_URL`):
-/// `http://` or `https://`, a host, a port in 1…65535 when one is given, no user name or password, no query or
-/// fragment, no spaces or control characters. A bad one is a usage error (exit 64) that never echoes a password;
-/// nothing downstream can trap on it.
-public enum ServerURL {
-    /// The URL without a trailing slash, or a `.usage` error naming `source`.
-    public static func validated(_ raw: String, source: String) throws -> String {
+/// A server or web app base URL, checked once where it enters (`--server`, `HAPPY_SERVER_URL`, `HAPPY_WEBAPP_URL`,
+/// settings.json): `http://` or `https://`, a host, a port in 1…65535 when one is given, no user name or password,
+/// no query or fragment, no spaces or control characters. A bad one is a usage error (exit 64) that never echoes a
+/// password; nothing downstream can trap on it, and nothing downstream validates it again.
+public struct ServerURL: Sendable, Equatable, CustomStringConvertible {
+    /// The URL without a trailing slash, so paths can be appended.
+    public let string: String
+    /// `host[:port]`, for lines that name the server ("Waiting for approval from …").
+    public let hostAndPort: String
+
+    /// Checks `raw`; a `.usage` error names `source` ("--server", "HAPPY_SERVER_URL", …).
+    public init(validating raw: String, source: String) throws(HappyError) {
         func bad(_ why: String) -> HappyError { .usage("\(source) \(why)") }
         let lower = raw.lowercased()
         guard let schemeEnd = ["https://", "http://"].first(where: lower.hasPrefix)?.count else {
@@ -39,6 +44,14 @@ public enum ServerURL {
         }
         var result = raw
         while result.hasSuffix("/") { result.removeLast() }
-        return result
+        string = result
+        hostAndPort = String(authority)
     }
+
+    /// The URL as a string, or a `.usage` error naming `source`.
+    public static func validated(_ raw: String, source: String) throws -> String {
+        try ServerURL(validating: raw, source: source).string
+    }
+
+    public var description: String { string }
 }

@@ -20,28 +20,3 @@ struct ApprovalTarget {
         console.out(url)
     }
 }
-
-/// The interactive choice between mobile and web, plus the browser certificate hand-off when the server advertises
-/// mTLS (only when stdin and stdout are terminals).
-struct MethodPicker {
-    let console: Console
-
-    func ask(offeringCertificate: Bool = false) async throws -> LoginMethod {
-        console.err("How do you want to approve this terminal?")
-        console.err("  1) Mobile app: scan a QR code")
-        console.err("  2) Web browser")
-        if offeringCertificate { console.err("  3) Device certificate in the browser (enterprise)") }
-        let choices = offeringCertificate ? "1, 2 or 3" : "1 or 2"
-        while true {
-            console.errRaw("Choose \(choices) [1]: ")
-            guard let line = await console.readLine() else { throw CancellationError() }
-            let answer = line.trimmingWhitespace().lowercased()
-            if offeringCertificate, ["3", "c", "certificate"].contains(answer) { return .certificate }
-            switch answer {
-            case "", "1", "m", "mobile": return .mobile
-            case "2", "w", "web": return .web
-            default: console.err("Please answer \(choices).")
-            }
-        }
-    }
-}

@@ -151,3 +151,12 @@ final class FakeDaemon: Sendable {
             })
     }
 }
+
+extension ServerURL {
+    /// A test server URL known to be valid.
+    static func test(_ text: String) -> ServerURL {
+        do { return try ServerURL(validating: text, source: "test") } catch {
+            fatalError("not a valid test URL: \(text)")
+        }
+    }
+}

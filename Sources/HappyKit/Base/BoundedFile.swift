@@ -37,27 +37,9 @@ public enum BoundedFile {
         }
     }
 
-    /// The whole file straight into locked memory (keys, passwords): no copy in ordinary memory.
-    public static func readSecret(_ path: String, limit: Int = defaultLimit) throws(Failure) -> SecretBytes {
-        try withOpenFile(path, limit: limit) { fd, size in
-            var got = 0
-            let buffer: SecretBytes
-            do {
-                buffer = try SecretBytes(count: size) { dst in
-                    got = readFully(fd, into: dst)
-                    if got < 0 { throw Failure.unreadable(describe(errno)) }
-                }
-            } catch let failure as Failure {
-                throw failure
-            } catch {
-                throw Failure.unreadable("out of memory")  // locked memory could not be had
-            }
-            guard got == size else { throw Failure.unreadable("the file changed while it was read") }
-            return buffer
-        }
-    }
-
-    private static func withOpenFile<T>(
+    /// Opens `path` without blocking (a FIFO never hangs), checks it is a regular file within `limit`, and hands
+    /// `body` the descriptor and size.
+    static func withOpenFile<T>(
         _ path: String, limit: Int, _ body: (Int32, Int) throws -> T
     ) throws(Failure) -> T {
         let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
@@ -74,7 +56,7 @@ public enum BoundedFile {
     }
 
     /// Reads until `buffer` is full or end of file; returns the count, or -1 with errno set.
-    private static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
+    static func readFully(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer) -> Int {
         var done = 0
         while done < buffer.count {
             let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)

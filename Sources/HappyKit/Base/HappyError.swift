@@ -26,28 +26,31 @@ public enum HappyError: Error, Equatable, Sendable {
         }
     }
 
-    /// One line: whatever a server, file or certificate contributed is shown with control characters escaped.
-    public var userMessage: String { TerminalText.escape(rawMessage) }
+    /// The one line shown to the user: `happy: ` and the reason. The prefix is added here and nowhere else.
+    public var userMessage: String { "happy: " + reason }
 
-    private var rawMessage: String {
+    /// What happened, then what to do next, without the `happy: ` prefix (for ArgumentParser's `Error:` lines and
+    /// for reports that quote it). Whatever a server, file or certificate contributed is shown with control
+    /// characters escaped.
+    public var reason: String { TerminalText.escape(rawReason) }
+
+    private var rawReason: String {
         switch self {
         case .serverUnreachable(let server, let reason):
-            "happy: cannot reach \(server): \(reason). Check the network, or --server / HAPPY_SERVER_URL."
+            "cannot reach \(server): \(reason). Check the network, or --server / HAPPY_SERVER_URL."
         case .untrustedServer(let server, let reason):
-            "happy: the certificate of \(server) is not trusted (\(reason)). "
+            "the certificate of \(server) is not trusted (\(reason)). "
                 + "If it uses a private CA, pass it with --ca <file> or HAPPY_CA_FILE."
         case .approvalTimedOut(let seconds):
-            "happy: no approval arrived within \(seconds) s. Run `happy auth login` again, or raise --timeout."
+            "no approval arrived within \(seconds) s. Run `happy auth login` again, or raise --timeout."
         case .badResponse(let what):
-            "happy: the server's answer could not be used: \(what). Nothing was written; try `happy auth login` again."
-        case .refused(let what):
-            "happy: \(what)"
+            "the server's answer could not be used: \(what). Nothing was written; try `happy auth login` again."
         case .fileProblem(let path, let reason):
-            "happy: \(path): \(reason)"
-        case .usage(let what), .failed(let what):
-            "happy: \(what)"
+            "\(path): \(reason)"
+        case .refused(let what), .usage(let what), .failed(let what):
+            what
         case .internalFailure(let what):
-            "happy: internal error: \(what)"
+            "internal error: \(what)"
         }
     }
 }
