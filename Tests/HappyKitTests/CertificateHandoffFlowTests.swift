@@ -50,7 +50,8 @@ import Testing
             browser: browser)
         var live = context
         live.timing = .live()
-        try await LoginFlow(options: LoginOptions(server: .test(server), timeout: .seconds(30)), context: live).run()
+        try await LoginFlow(options: LoginOptions(server: .test(server)) { $0.timeout = .seconds(30) }, context: live)
+            .run()
         #expect(screen.err.contains("  3) Device certificate in the browser (enterprise)"))
         #expect(browser.answers.current.first == 200)
         #expect(sandbox.read(sandbox.home.accessKeyPath) == "{\n  \"token\": \"tok.handoff\"\n}")
@@ -84,7 +85,9 @@ import Testing
             home: sandbox.home, console: console, transport: transport,
             timing: TestTiming(), browser: browser)
         let flow = LoginFlow(
-            options: LoginOptions(server: .test(server), method: .certificate, timeout: .seconds(7)),
+            options: LoginOptions(server: .test(server)) {
+                $0.method = .certificate; $0.timeout = .seconds(7)
+            },
             context: context)
         let error = await #expect(throws: HappyError.self) { try await flow.run() }
         #expect(error == .approvalTimedOut(seconds: 7))
@@ -99,7 +102,9 @@ import Testing
             browser: AnsweringBrowser(query: query))
         context.timing = .live()
         try await LoginFlow(
-            options: LoginOptions(server: .test(server), method: .certificate, timeout: .seconds(30)),
+            options: LoginOptions(server: .test(server)) {
+                $0.method = .certificate; $0.timeout = .seconds(30)
+            },
             context: context
         ).run()
     }

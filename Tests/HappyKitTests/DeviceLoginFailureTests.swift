@@ -167,7 +167,9 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: transport, timing: timing, random: random,
             sourceLocation: sourceLocation)
-        let options = LoginOptions(server: .test(server), method: .mobile, timeout: .seconds(120))
+        let options = LoginOptions(server: .test(server)) {
+            $0.method = .mobile; $0.timeout = .seconds(120)
+        }
         try await LoginFlow(options: options, context: context).run()
     }
 }

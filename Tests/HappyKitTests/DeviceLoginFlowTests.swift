@@ -234,7 +234,7 @@ import Testing
         try sandbox.write("{oops", to: sandbox.home.settingsPath)
         let context = HappyContext.test(home: sandbox.home, console: Console.recording().console)  // no transport
         let error = await #expect(throws: HappyError.self) {
-            try await LoginFlow(options: LoginOptions(server: .test(server), method: .mobile), context: context)
+            try await LoginFlow(options: LoginOptions(server: .test(server)) { $0.method = .mobile }, context: context)
                 .run()
         }
         guard case .fileProblem(let path, _)? = error else { Issue.record("\(String(describing: error))"); return }
@@ -271,9 +271,13 @@ import Testing
         let context = HappyContext.test(
             home: sandbox.home, console: console, transport: transport, timing: timing, environment: environment,
             browser: browser, random: random, sourceLocation: sourceLocation)
-        let options = LoginOptions(
-            server: .test(server), method: method, force: force, openBrowser: openBrowser, timeout: .seconds(120),
-            qrInverted: qrInverted)
+        let options = LoginOptions(server: .test(server)) {
+            $0.method = method
+            $0.force = force
+            $0.openBrowser = openBrowser
+            $0.timeout = .seconds(120)
+            $0.qrInverted = qrInverted
+        }
         try await LoginFlow(options: options, context: context).run()
     }
 

@@ -63,11 +63,17 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let options = LoginOptions(
-                server: try serverOptions.serverURL(in: context), caFile: serverOptions.caFile(in: context),
-                method: method, certificate: cert?.source(key: key, module: pkcs11Module),
-                passwordFile: certPasswordFile, revocationCheck: revocationCheck ?? .soft, force: force,
-                openBrowser: !noBrowser, timeout: .seconds(timeout), qrInverted: invertQr)
+            let options = LoginOptions(server: try serverOptions.serverURL(in: context)) {
+                $0.caFile = serverOptions.caFile(in: context)
+                $0.method = method
+                $0.certificate = cert?.source(key: key, module: pkcs11Module)
+                $0.passwordFile = certPasswordFile
+                $0.revocationCheck = revocationCheck ?? .soft
+                $0.force = force
+                $0.openBrowser = !noBrowser
+                $0.timeout = .seconds(timeout)
+                $0.qrInverted = invertQr
+            }
             try await LoginFlow(options: options, context: context).run()
         }
     }

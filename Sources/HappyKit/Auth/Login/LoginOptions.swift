@@ -28,31 +28,18 @@ public struct LoginOptions: Sendable {
     /// `--cert-password-file`: the key's or PKCS#12 password, or the token's PIN.
     public var passwordFile: String?
     /// The OCSP preflight of a certificate login (PROTOCOL §6).
-    public var revocationCheck: RevocationCheck
-    public var force: Bool
-    public var openBrowser: Bool
+    public var revocationCheck = RevocationCheck.soft
+    public var force = false
+    public var openBrowser = true
     /// The whole login, first request to last (`--timeout`).
-    public var timeout: Duration
-    public var qrInverted: Bool
+    public var timeout = Duration.seconds(300)
+    public var qrInverted = false
     /// Poll interval of the device login (the reference polls once a second).
-    public var pollInterval: Duration
+    public var pollInterval = Duration.seconds(1)
 
-    public init(
-        server: ServerURL, caFile: String? = nil, method: LoginMethod? = nil, certificate: CertificateSource? = nil,
-        passwordFile: String? = nil, revocationCheck: RevocationCheck = .soft, force: Bool = false,
-        openBrowser: Bool = true, timeout: Duration = .seconds(300), qrInverted: Bool = false,
-        pollInterval: Duration = .seconds(1)
-    ) {
+    /// The defaults for `server`, changed by `configure` (`LoginOptions(server: url) { $0.force = true }`).
+    public init(server: ServerURL, _ configure: (inout LoginOptions) -> Void = { _ in }) {
         self.server = server
-        self.caFile = caFile
-        self.method = method
-        self.certificate = certificate
-        self.passwordFile = passwordFile
-        self.revocationCheck = revocationCheck
-        self.force = force
-        self.openBrowser = openBrowser
-        self.timeout = timeout
-        self.qrInverted = qrInverted
-        self.pollInterval = pollInterval
+        configure(&self)
     }
 }
