@@ -44,6 +44,7 @@ public struct CertificateLoginFlow: Sendable {
         let console = context.console
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
 
+        try LazyCrypto.load()  // before anything touches OpenSSL: a missing libcrypto is one line, nothing done
         let identity = try loadIdentity()
         var warnings = identity.warnings
         warnings += try identity.checkValidity(now: context.timing.now())
