@@ -62,10 +62,11 @@ import Testing
         let text = String(decoding: file, as: UTF8.self)
         #expect(!text.contains(secretText) && !text.contains(machineKeyText), "\(text)")
         let json = try JSONParser.parse(file)
-        let secret = try #require(masked.secret(for: try #require(json["secret"]?.stringValue)))
+        let parsedSecret = try #require(json["secret"]?.stringValue)
+        let secret = try #require(masked.secret(for: parsedSecret))
         #expect(bytes(of: secret) == counting(from: 0xA0, count: 32))
-        let machineKey = try #require(
-            masked.secret(for: try #require(json["encryption"]?["machineKey"]?.stringValue)))
+        let parsedMachineKey = try #require(json["encryption"]?["machineKey"]?.stringValue)
+        let machineKey = try #require(masked.secret(for: parsedMachineKey))
         #expect(bytes(of: machineKey) == counting(from: 0xE0, count: 32))
         #expect(masked.secret(for: "x") == nil)
     }

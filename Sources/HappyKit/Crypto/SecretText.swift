@@ -84,14 +84,15 @@ extension SecretBytes {
     /// Decodes canonical standard base64 (padded, no stray bits, nothing else) straight into secret memory with
     /// libsodium's constant-time decoder; nil for anything else. The text itself is the caller's to wipe.
     static func decodingBase64(_ text: UnsafeRawBufferPointer) -> SecretBytes? {
-        guard text.count % 4 == 0 else { return nil }
+        guard text.count % 4 == 0, let characters = text.baseAddress?.assumingMemoryBound(to: CChar.self) else {
+            return text.isEmpty ? try? SecretBytes(count: 0) { _ in } : nil
+        }
         let padding = text.suffix(2).reduce(0) { $0 + ($1 == 0x3D ? 1 : 0) }
         let count = text.count / 4 * 3 - padding
         var decoded = 0
         return try? SecretBytes(count: count) { out in
             let rc = sodium_base642bin(
-                out.baseAddress?.assumingMemoryBound(to: UInt8.self), count,
-                text.baseAddress?.assumingMemoryBound(to: CChar.self), text.count, nil, &decoded, nil,
+                out.baseAddress!.assumingMemoryBound(to: UInt8.self), count, characters, text.count, nil, &decoded, nil,
                 sodium_base64_VARIANT_ORIGINAL)
             guard rc == 0, decoded == count else { throw HappyError.badResponse("not canonical base64") }
         }
