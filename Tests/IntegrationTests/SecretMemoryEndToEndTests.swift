@@ -14,7 +14,7 @@ struct SecretMemoryEndToEndTests {
 
     @Test(
         .enabled(if: Probe.ptracePermitted, "ptrace is not permitted here: strace cannot hold the process"),
-        .disabled("issue 15: the harness is unfinished (opening /proc/<pid>/mem of the held process fails with EACCES)"),
+        .disabled("issue 15: unfinished harness (opening /proc/<pid>/mem of the held process fails: EACCES)"),
         arguments: ["--v1", "--v2"])
     func afterTheWriteTheKeyIsOnlyInMemoryACoreDumpLeavesOut(version: String) async throws {
         try requireTool("/usr/bin/strace", package: "strace")
