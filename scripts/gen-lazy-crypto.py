@@ -1,40 +1,93 @@
 #!/usr/bin/env python3
-"""Regenerates Sources/CLazyCrypto/stubs.c: one stub per OpenSSL libcrypto function happy calls. Each stub has the
-function's own name and prototype (taken from OpenSSL's headers through clang's JSON AST), resolves the real function
-from libcrypto.so.3 on its first call (loader.c dlopen-s the library then) and calls it. So `happy` does not load
-libcrypto at start-up — `happy auth status` never touches it — and only certificate logins pay for it.
+"""Regenerates Sources/CLazyCrypto/stubs.c: one stub per OpenSSL libcrypto function happy calls.
 
-Which functions: every libcrypto export that the built objects of our Swift targets leave undefined (`nm -u`), so
-run it after a debug build (`swift build`) whenever the link fails with an undefined OpenSSL symbol."""
-import glob, json, os, subprocess, sys
+Usage (from anywhere; no build needed):
+    scripts/gen-lazy-crypto.py            rewrite Sources/CLazyCrypto/stubs.c
+    scripts/gen-lazy-crypto.py --check    regenerate into a temporary file and exit 1, showing the difference, when
+                                          the committed stubs.c is not what this script writes (`make lint` runs it)
+    scripts/gen-lazy-crypto.py --check FILE   the same for another copy of stubs.c (the tests use it)
+Run it whenever the Swift code starts or stops calling an OpenSSL function, or Sources/COpenSSL/shim.h changes.
+Needs clang (the Swift toolchain's), OpenSSL's headers (libssl-dev), libcrypto.so.3 (libssl3) and nm (binutils).
 
+Each stub has the function's own name and prototype (taken from OpenSSL's headers through clang's JSON AST) and calls
+the function that `LazyCrypto.load()` (loader.c) resolved from libcrypto.so.3; a stub called before load() aborts.
+So `happy` does not load libcrypto at start-up — `happy auth status` never touches it — and only certificate logins
+pay for it.
+
+Which functions, exactly and without building: every identifier in a Swift file of Sources/ that imports COpenSSL,
+followed through the bodies of the inline functions it names (shim.h's happy_* helpers and OpenSSL's own inline
+functions, as clang expanded their macros), kept when libcrypto.so.3 exports it. That is a superset of what the
+compiled objects call (a name in a comment gets a stub too, which costs nothing); a function the Swift code calls is
+never left out, because the compiler can only call what it names or what an inline body it names calls."""
+import difflib, json, os, re, subprocess, sys, tempfile
+
+caller = os.getcwd()
 root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 os.chdir(root)
+TARGET = "Sources/CLazyCrypto/stubs.c"
+arguments = sys.argv[1:]
+check = arguments[:1] == ["--check"]
+if (arguments and not check) or len(arguments) > 2:
+    sys.exit("usage: scripts/gen-lazy-crypto.py [--check [stubs.c]]")
+compared = os.path.abspath(os.path.join(caller, arguments[1])) if len(arguments) == 2 else TARGET
+
 libcrypto = subprocess.run(["sh", "-c", "ldconfig -p | awk '$1 == \"libcrypto.so.3\" { print $NF; exit }'"],
                            capture_output=True, text=True, check=True).stdout.strip()
 if not libcrypto:
     sys.exit("gen-lazy-crypto: libcrypto.so.3 not found (install libssl3)")
-exported = set(subprocess.run(["nm", "-D", "--defined-only", "--format=posix", libcrypto], capture_output=True,
-                              text=True, check=True).stdout.split("\n"))
-exported = {line.split()[0].split("@")[0] for line in exported if line.strip() and line.split()[1] in "TW"}
+exported = set()
+for line in subprocess.run(["nm", "-D", "--defined-only", "--format=posix", libcrypto], capture_output=True,
+                           text=True, check=True).stdout.split("\n"):
+    fields = line.split()
+    if len(fields) >= 2 and fields[1] in ("T", "W"):
+        exported.add(fields[0].split("@")[0])
 
-objects = [o for target in ("HappyKit", "HappyCLI", "HappyTestServer", "HappyTestServerMain")
-           for o in glob.glob(f".build/debug/{target}.build/*.o")]
-if not objects:
-    sys.exit("gen-lazy-crypto: no objects in .build/debug: run `swift build` first")
-undefined = set()
-for line in subprocess.run(["nm", "-u", "--format=posix", *objects], capture_output=True, text=True,
-                           check=True).stdout.split("\n"):
-    if line.strip() and not line.endswith(":"):
-        undefined.add(line.split()[0])
-wanted = sorted(undefined & exported)
+# The identifiers of the Swift code that can call OpenSSL.
+named = set()
+for directory, _, files in sorted(os.walk("Sources")):
+    for name in sorted(files):
+        if name.endswith(".swift"):
+            with open(os.path.join(directory, name), encoding="utf-8") as source:
+                text = source.read()
+            if re.search(r"^\s*(?:\w+\s+)*import\s+COpenSSL\b", text, re.MULTILINE):
+                named |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", text))
 
 ast = json.loads(subprocess.run(["clang", "-x", "c", "-fsyntax-only", "-Xclang", "-ast-dump=json",
                                  "Sources/COpenSSL/shim.h"], capture_output=True, text=True, check=True).stdout)
-declared = {d["name"]: d for d in ast["inner"] if d.get("kind") == "FunctionDecl" and d.get("name") in wanted}
-missing = [name for name in wanted if name not in declared]
-if missing:
-    sys.exit(f"gen-lazy-crypto: not declared by Sources/COpenSSL/shim.h: {missing}")
+declared, bodies = {}, {}
+for decl in ast["inner"]:
+    if decl.get("kind") == "FunctionDecl" and "name" in decl:
+        declared.setdefault(decl["name"], decl)
+        if any(part.get("kind") == "CompoundStmt" for part in decl.get("inner", [])):
+            bodies[decl["name"]] = decl
+
+
+def callees(node):
+    """The functions a body refers to (calls, or takes the address of, as `sk_X509_pop_free(sk, X509_free)` does)."""
+    found = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            referenced = item.get("referencedDecl")
+            if referenced and referenced.get("kind") == "FunctionDecl":
+                found.add(referenced["name"])
+            stack.extend(item.get("inner", []))
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+# Follow inline bodies from the names the Swift code uses.
+reached, pending = set(), [name for name in named if name in declared]
+while pending:
+    name = pending.pop()
+    if name in reached:
+        continue
+    reached.add(name)
+    if name in bodies:
+        pending.extend(callees(bodies[name]) - reached)
+wanted = sorted(name for name in reached if name in exported and name not in bodies)
 
 
 def declarator(qual, name):
@@ -62,10 +115,33 @@ def stub(decl):
     return f"{result}{space}{decl['name']}({formal}) {{ {body} }}"
 
 
-with open("Sources/CLazyCrypto/stubs.c", "w") as out:
-    out.write("/* Generated by scripts/gen-lazy-crypto.py: do not edit. One stub per libcrypto function happy calls;\n"
-              " * see loader.c. */\n")
-    out.write('#include "lazy_crypto.h"\n#include "../COpenSSL/shim.h"\n\n')
-    for name in wanted:
-        out.write(stub(declared[name]) + "\n")
-print(f"gen-lazy-crypto: {len(wanted)} stubs in Sources/CLazyCrypto/stubs.c")
+lines = [
+    "/* Generated by scripts/gen-lazy-crypto.py: do not edit. One stub per libcrypto function happy calls, each",
+    " * calling the function LazyCrypto.load() resolved; see loader.c. */",
+    '#include "stubs.h"',
+    '#include "../COpenSSL/shim.h"',
+    "",
+]
+lines += [f"HAPPY_CRYPTO_SLOT({name});" for name in wanted]
+lines.append("")
+lines += [stub(declared[name]) for name in wanted]
+lines += ["", "const struct happy_crypto_symbol happy_crypto_symbols[] = {"]
+lines += [f"    HAPPY_CRYPTO_SYMBOL({name})," for name in wanted]
+lines += ["    {0, 0},", "};"]
+generated = "\n".join(lines) + "\n"
+
+if check:
+    with open(compared, encoding="utf-8") as committed_file:
+        committed = committed_file.read()
+    if committed == generated:
+        print(f"gen-lazy-crypto: {compared} is current ({len(wanted)} stubs)")
+        sys.exit(0)
+    with tempfile.NamedTemporaryFile("w", suffix=".c", delete=False) as fresh:
+        fresh.write(generated)
+    sys.stdout.writelines(difflib.unified_diff(committed.splitlines(True), generated.splitlines(True), compared,
+                                               fresh.name))
+    sys.exit(f"gen-lazy-crypto: {compared} is stale; run scripts/gen-lazy-crypto.py and commit the result "
+             f"(fresh copy: {fresh.name})")
+with open(TARGET, "w", encoding="utf-8") as out:
+    out.write(generated)
+print(f"gen-lazy-crypto: {len(wanted)} stubs in {TARGET}")

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages `happy` needs: `build` for building it, `test` for the test suite (build + the real
-# programs the end-to-end tests drive). Only what is missing is installed; nothing happens when all are present.
+# Installs the Debian packages `happy` needs: `build` for building it, `lint` for `make lint` (build + what
+# scripts/gen-lazy-crypto.py runs to check Sources/CLazyCrypto/stubs.c: python3, nm from binutils, OpenSSL's headers and
+# libcrypto.so.3), `test` for the test suite (build + the real programs the end-to-end tests drive). Only what is
+# missing is installed; nothing happens when all are present.
 # Used by `make test`, `make demo` and .ci/run, so a fresh Debian 12 with Swift passes `make test` alone.
 set -euo pipefail
 
 build=(pkg-config libsodium-dev libqrencode-dev libssl-dev libp11-kit-dev)
+lint=("${build[@]}" python3 binutils)
 # openssl: test PKI and OCSP responder · nginx-light: forwarded mTLS · tinyproxy: proxy tests · zbar-tools: QR
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · binutils: strip · strace: slows fsync for the mid-write signal test
@@ -15,8 +18,9 @@ test=("${build[@]}" openssl ca-certificates nginx-light tinyproxy zbar-tools uti
 
 case "${1:-test}" in
     build) packages=("${build[@]}") ;;
+    lint) packages=("${lint[@]}") ;;
     test) packages=("${test[@]}") ;;
-    *) echo "usage: $0 [build|test]" >&2; exit 64 ;;
+    *) echo "usage: $0 [build|lint|test]" >&2; exit 64 ;;
 esac
 
 missing=()

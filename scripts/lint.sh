@@ -6,7 +6,8 @@
 # What fails: every finding of swift-format, both the rules .swift-format enables (naming, sorted imports, `///` doc
 # comments, no parentheses around conditions, shorthand type names, …) and its pretty-printer layout (findings named
 # Indentation, LineLength, AddLines, RemoveLine, Spacing, TrailingComma, EndOfLineComment); a file swift-format cannot
-# parse (or any other non-zero exit); a tab, trailing whitespace, a missing final newline.
+# parse (or any other non-zero exit); a tab, trailing whitespace, a missing final newline; a Sources/CLazyCrypto/stubs.c
+# that differs from what scripts/gen-lazy-crypto.py generates now (it regenerates into a temporary file and compares).
 # `swift format format --in-place --recursive --parallel --configuration .swift-format Sources Tests Package.swift`
 # fixes the layout findings (an end-of-line comment too long for its line has to be moved by hand).
 set -euo pipefail
@@ -26,6 +27,9 @@ text=$(grep -nP '\t| +$' "${files[@]}" | sed -E 's/^([^:]+:[0-9]+):.*/\1: error:
 for f in "${files[@]}"; do
     [ -z "$(tail -c1 "$f")" ] || text+=$'\n'"$f: error: no newline at end of file"
 done
+text=$(grep -v '^$' <<<"$text" || true)
+# The OpenSSL stubs: a stale stubs.c would otherwise be found only by a failed link, or a function never resolved.
+stubs=$(python3 scripts/gen-lazy-crypto.py --check 2>&1) || text+=$'\n'"$stubs"
 text=$(grep -v '^$' <<<"$text" || true)
 
 if [ -n "$findings$text" ]; then

@@ -44,8 +44,12 @@ depends=$(cd "$work" && dpkg-shlibdeps -O -e pkg/usr/bin/happy 2>/dev/null | sed
 [ -n "$depends" ] || { echo "make-deb: dpkg-shlibdeps found no dependencies" >&2; exit 1; }
 if grep -qi swift <<<"$depends"; then echo "make-deb: a Swift runtime in Depends: $depends" >&2; exit 1; fi
 # Libraries happy loads on first use rather than at start-up (CLazyCrypto's loader.c) are not in the binary's NEEDED
-# list, so dpkg-shlibdeps cannot see them: each adds its package's own shlibs entry (libcrypto.so.3 -> libssl3).
-for soname in libcrypto.so.3; do
+# list, so dpkg-shlibdeps cannot see them. The binary names them in its ELF dlopen note (systemd's .note.dlopen, JSON
+# with "soname" lists); each adds its package's own shlibs entry (libcrypto.so.3 -> libssl3).
+sonames=$(readelf -p .note.dlopen "$pkg/usr/bin/happy" 2>/dev/null | grep -o '"soname":\[[^]]*\]' \
+    | grep -o '"lib[^"]*"' | tr -d '"' | sort -u)
+[ -n "$sonames" ] || { echo "make-deb: the binary has no .note.dlopen naming a soname" >&2; exit 1; }
+for soname in $sonames; do
     name=${soname%%.so.*} major=${soname##*.so.}
     owner=$(dpkg -S "*/$soname" 2>/dev/null | sed -n '1s/: .*//p')
     dep=$(dpkg-query --control-show "$owner" shlibs 2>/dev/null | awk -v n="$name" -v m="$major" \

@@ -63,11 +63,42 @@ struct DebianPackageTests {
             in: scratch.path)
         #expect(sections.status == 0 && !sections.stdout.contains(".symtab"), "the installed binary is not stripped")
         try await expectLeanStartUp(target + "/usr/bin/happy", env: env, in: scratch)
+        try await expectDlopenNote(target + "/usr/bin/happy", env: env, in: scratch)
         let version = try await Spawned.run(
             target + "/usr/bin/happy", ["--version"], environment: env,
             in: scratch.path)
         #expect(version.status == 0)
         #expect(version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == HappyVersion.current)
+    }
+
+    /// The optional library, announced the way systemd does (https://systemd.io/ELF_DLOPEN_METADATA/): the release
+    /// link (lld, sections garbage-collected) keeps CLazyCrypto's `.note.dlopen`, an FDO note of type 0x407c0c0a whose
+    /// JSON names libcrypto.so.3, so `readelf -n` and packagers see what `happy` opens at run time.
+    @Test func theReleaseBinaryAnnouncesLibcryptoInADlopenNote() async throws {
+        let scratch = try Scratch()
+        let binary = Binaries.repositoryRoot + "/.build/release/happy"
+        try #require(FileManager.default.isExecutableFile(atPath: binary), "no release binary: run `make test`")
+        try await expectDlopenNote(binary, env: TestEnvironment.clean(), in: scratch)
+    }
+
+    func expectDlopenNote(_ binary: String, env: [String: String], in scratch: Scratch) async throws {
+        let notes = try await Spawned.run("/usr/bin/readelf", ["-n", "-W", binary], environment: env, in: scratch.path)
+        let section = notes.stdout.components(separatedBy: "Displaying notes found in: ").first {
+            $0.hasPrefix(".note.dlopen")
+        }
+        let note = try #require(section, "no .note.dlopen in \(binary): \(notes.stdout)")
+        #expect(note.contains("FDO") && note.contains("0x407c0c0a"), "\(note)")
+        let strings = try await Spawned.run(
+            "/usr/bin/readelf", ["-p", ".note.dlopen", binary], environment: env, in: scratch.path)
+        let line = try #require(strings.stdout.split(separator: "\n").first { $0.contains("[{") }, "\(strings.stdout)")
+        let json = try JSONParser.parse(String(line[try #require(line.firstRange(of: "[{")).lowerBound...]))
+        guard case .array(let features) = json, case .object = features.first else {
+            Issue.record("the note is not a JSON array of objects: \(line)")
+            return
+        }
+        let crypto = features.first { $0["feature"]?.stringValue == "certificates" }
+        #expect(crypto?["soname"] == .array([.string("libcrypto.so.3")]), "\(line)")
+        #expect(crypto?["priority"]?.stringValue == "recommended", "\(line)")
     }
 
     /// What the loader does at every start (issue 10, `make bench`): no `$ORIGIN` search path, relative relocations

@@ -129,10 +129,10 @@ struct EdgeFilesTests {
     }
 
     /// A home owned by someone else is refused before any network (port 9 would be exit 69).
-    @Test func aForeignHomeFailsBeforeAnyNetwork() async throws {
+    @Test(.enabled(if: getuid() == 0, "not root: a home owned by someone else cannot be made here"))
+    func aForeignHomeFailsBeforeAnyNetwork() async throws {
         let scratch = try Scratch()
         try FileManager.default.createDirectory(atPath: scratch.home, withIntermediateDirectories: true)
-        guard getuid() == 0 else { return print("note: not root; a foreign home cannot be made here") }
         #expect(chown(scratch.home, 54321, 54321) == 0)
         let r = try await Spawned.run(
             Binaries.happy, ["auth", "login", "--server", "http://127.0.0.1:9"],
@@ -143,16 +143,14 @@ struct EdgeFilesTests {
 
     /// Read-only and full homes fail before any network, and `login --force` on a full disk keeps the old login
     /// whole: both files or neither, never "logged in without a machine ID".
-    @Test func readOnlyAndFullHomesFailBeforeAnyNetwork() async throws {
+    @Test(.enabled(if: Probe.mountPermitted, "mount is not permitted here: no small tmpfs for a full home"))
+    func readOnlyAndFullHomesFailBeforeAnyNetwork() async throws {
         let scratch = try Scratch()
         let mountPoint = scratch.path + "/mnt"
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
-        guard
-            try await Spawned.run(
-                "/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint],
-                environment: [:], in: scratch.path
-            ).status == 0
-        else { return print("note: mount is not permitted here; read-only and full homes were not tried") }
+        let mounted = try await Spawned.run(
+            "/bin/mount", ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint], environment: [:], in: scratch.path)
+        try #require(mounted.status == 0, "mount failed although the probe could mount: \(mounted.stderr)")
         defer {
             _ = try? Process.run(URL(fileURLWithPath: "/bin/umount"), arguments: ["-l", mountPoint]).waitUntilExit()
         }

@@ -63,13 +63,12 @@ struct EdgeSignalsTests {
     /// Signals during the write itself: each fsync is slowed by 1.5 s (strace's fault injection), the test waits
     /// until the first temporary file exists, then sends SIGTERM twice. The write completes: both files, exit 0, no
     /// temporary file. Without the guard, the second signal (or the 2-second fallback) would exit mid-write.
-    @Test func signalsDuringTheWriteLetItFinishWhole() async throws {
+    @Test(.enabled(if: Probe.ptracePermitted, "ptrace is not permitted here: strace cannot slow the write"))
+    func signalsDuringTheWriteLetItFinishWhole() async throws {
+        try requireTool("/usr/bin/strace", package: "strace")
         let server = try await LocalServer()
         defer { server.stopNow() }
         let scratch = try Scratch()
-        guard try await ptracePermitted(in: scratch) else {
-            return print("note: ptrace is not permitted here; the mid-write signal was not tried")
-        }
         let (login, url) = try await startLogin(
             scratch, server, executable: "/usr/bin/strace",
             prefix: ["-f", "-qq", "-o", "/dev/null", "-e", "trace=fsync", "-e", "inject=fsync:delay_enter=1500000"])
@@ -133,19 +132,5 @@ struct EdgeSignalsTests {
             return fd > 2 && !(fd >= 10 && (parts[1].hasSuffix("probe.sh") || parts[1] == "/dev/null"))
         }
         #expect(inherited.isEmpty, "inherited descriptors: \(inherited)")
-    }
-
-    /// The first child of `pid` (strace's tracee), from /proc.
-    func child(of pid: Int32) -> Int32? {
-        for _ in 0..<200 {
-            if let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8),
-                let first = text.split(separator: " ").first,
-                let child = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines))
-            {
-                return child
-            }
-            usleep(10_000)
-        }
-        return nil
     }
 }

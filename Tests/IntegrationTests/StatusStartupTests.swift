@@ -17,12 +17,11 @@ struct StatusStartupTests {
             arguments, calls: Self.watched, environment: TestEnvironment.clean(["HAPPY_HOME_DIR": home]), in: scratch)
     }
 
-    @Test func statusStartsNoThreadNoSocketAndNoEventLoop() async throws {
+    @Test(.enabled(if: Probe.ptracePermitted, "ptrace is not permitted here: status cannot be traced"))
+    func statusStartsNoThreadNoSocketAndNoEventLoop() async throws {
+        try requireTool("/usr/bin/strace", package: "strace")
         let scratch = try Scratch()
         let home = try scratch.legacyLoggedInHome()
-        guard try await ptracePermitted(in: scratch) else {
-            return print("note: ptrace is not permitted here; status was not traced")
-        }
 
         let (text, textCalls) = try await traced(["auth", "status"], home: home, in: scratch)
         #expect(text.status == 0, "\(text.stderr)")

@@ -28,6 +28,7 @@ struct RevocationPreflight {
     /// returns, after a line on stderr saying what was checked (or a warning saying what could not be).
     func check(leafDER: [UInt8], issuerDER: [UInt8]?) async throws {
         guard mode != .off else { return }
+        try LazyCrypto.load()
         guard let url = OCSPQuery.responderURL(leafDER: leafDER) else {
             return try inconclusive("the certificate names no OCSP responder")
         }

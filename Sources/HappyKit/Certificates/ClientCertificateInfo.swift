@@ -36,6 +36,7 @@ public struct ClientCertificateInfo: Sendable, Equatable, Codable {
 
     /// Parses one DER-encoded X.509 certificate.
     public init(derEncoded der: [UInt8]) throws {
+        try LazyCrypto.load()
         let parsed = der.withUnsafeBufferPointer { buffer -> OpaquePointer? in
             var cursor = buffer.baseAddress
             return d2i_X509(nil, &cursor, buffer.count)

@@ -34,6 +34,7 @@ public struct ClientIdentity: Sendable {
     public static func loadToken(uri: PKCS11URI, modulePath: String, pin: () throws -> SecretBytes?) throws
         -> ClientIdentity
     {
+        try LazyCrypto.load()
         // Read before the engine opens the module, so the two never share one PKCS#11 initialization.
         let onToken = TokenCertificates.all(uri: uri, modulePath: modulePath)
         let (signer, der) = try TokenSigner.open(uri: uri, modulePath: modulePath, pin: pin)
@@ -57,6 +58,7 @@ public struct ClientIdentity: Sendable {
     public static func load(
         certificatePath: String, keyPath: String?, password: () throws -> SecretBytes?
     ) throws -> ClientIdentity {
+        try LazyCrypto.load()
         var cached: SecretBytes?
         func passwordFor(_ path: String) throws -> SecretBytes {
             if let cached { return cached }

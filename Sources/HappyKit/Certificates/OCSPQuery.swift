@@ -26,6 +26,7 @@ final class OCSPQuery {
     private let certificateID: OpaquePointer  // OCSP_CERTID *, owned here (the request holds its own copy)
 
     init(leafDER: [UInt8], issuerDER: [UInt8]) throws {
+        try LazyCrypto.load()
         guard let leaf = Self.x509(leafDER) else { throw HappyError.internalFailure("cannot parse the certificate") }
         guard let issuer = Self.x509(issuerDER) else {
             X509_free(leaf)

@@ -23,52 +23,61 @@ public enum AccessKey: Sendable {
         }
     }
 
-    /// Parses the file. Throws `.fileProblem` naming what is wrong; never prints values.
+    /// Parses the file. Throws `.fileProblem` naming what is wrong; never prints values. The secret and machine key
+    /// go from the bytes straight into `SecretBytes` (`MaskedSecrets`): the JSON parser sees placeholders instead,
+    /// and the working copy of the bytes is wiped; wiping `bytes` is the caller's.
     public static func parse(_ bytes: [UInt8], path: String) throws -> AccessKey {
         func bad(_ why: String) -> HappyError {
             .fileProblem(path: path, reason: "\(why); run `happy auth login --force` to replace it")
         }
+        var masked = bytes
+        defer { Sodium.wipe(&masked) }
+        let secrets = MaskedSecrets(masking: &masked)
+        // A 32-byte secret from its base64 text: the masked bytes, else decoded from the text itself.
+        func secret32(_ text: String) -> SecretBytes? {
+            var text = text
+            let secret = secrets.secret(for: text) ?? text.withUTF8 { SecretBytes.decodingBase64(.init($0)) }
+            return secret?.count == 32 ? secret : nil
+        }
         let json: JSONValue
-        do { json = try JSONParser.parse(bytes) } catch { throw bad("is not valid JSON (\(error.message))") }
+        do { json = try JSONParser.parse(masked) } catch { throw bad("is not valid JSON (\(error.message))") }
         guard case .object = json else { throw bad("is not a JSON object") }
         guard let token = json["token"]?.stringValue, !token.isEmpty else { throw bad("has no token") }
         guard BearerToken.isAcceptable(token) else { throw bad("has \(BearerToken.problem(token))") }
         if let secretText = json["secret"]?.stringValue {
-            guard var raw = Base64.decode(secretText), raw.count == 32 else {
-                throw bad("has a secret that is not 32 bytes of base64")
-            }
-            return .legacy(secret: try SecretBytes(consuming: &raw), token: token)
+            guard let secret = secret32(secretText) else { throw bad("has a secret that is not 32 bytes of base64") }
+            return .legacy(secret: secret, token: token)
         }
         if let enc = json["encryption"] {
             guard let pkText = enc["publicKey"]?.stringValue, let pk = Base64.decode(pkText), pk.count == 32 else {
                 throw bad("has an encryption.publicKey that is not 32 bytes of base64")
             }
-            guard let mkText = enc["machineKey"]?.stringValue, var mk = Base64.decode(mkText), mk.count == 32 else {
+            guard let mkText = enc["machineKey"]?.stringValue, let mk = secret32(mkText) else {
                 throw bad("has an encryption.machineKey that is not 32 bytes of base64")
             }
-            return .dataKey(publicKey: pk, machineKey: try SecretBytes(consuming: &mk), token: token)
+            return .dataKey(publicKey: pk, machineKey: mk, token: token)
         }
         return .keyless(token: token, metadata: CertificateLoginMetadata(json: json))
     }
 
-    /// The file's bytes. The returned buffer holds secrets: the caller wipes it after writing.
-    public func serialized() -> [UInt8] {
-        let json: JSONValue
+    /// The file's bytes, built inside locked memory (`SecretText`): the JSON around the secret or machine key is
+    /// copied in and the key is written as base64 straight from its `SecretBytes`, so it never passes through a
+    /// `String`, `Array` or `JSONValue`. Byte for byte what `JSON.stringify(…, null, 2)` prints (AccessKeyTests).
+    public func serialized() throws -> SecretBytes {
+        var text = SecretText()
         switch self {
         case .legacy(let secret, let token):
-            json = .object([("secret", .string(secret.base64())), ("token", .string(token))])
+            text.append("{\n  \"secret\": \"")
+            text.appendBase64(of: secret)
+            text.append("\",\n  \"token\": \(JSONValue.string(token).formatted())\n}")
         case .dataKey(let pk, let mk, let token):
-            json = .object([
-                (
-                    "encryption",
-                    .object([("publicKey", .string(Base64.encode(pk))), ("machineKey", .string(mk.base64()))])
-                ),
-                ("token", .string(token)),
-            ])
+            text.append("{\n  \"encryption\": {\n    \"publicKey\": \"\(Base64.encode(pk))\",\n    \"machineKey\": \"")
+            text.appendBase64(of: mk)
+            text.append("\"\n  },\n  \"token\": \(JSONValue.string(token).formatted())\n}")
         case .keyless(let token, let metadata):
-            json = .object([("token", .string(token))] + (metadata?.jsonPairs ?? []))
+            text.append(JSONValue.object([("token", .string(token))] + (metadata?.jsonPairs ?? [])).formatted())
         }
-        return Array(json.formatted().utf8)
+        return try text.bytes()
     }
 
     /// Reads `access.key`; nil when absent.
@@ -78,12 +87,10 @@ public enum AccessKey: Sendable {
         return try parse(bytes, path: home.accessKeyPath)
     }
 
-    /// Writes `access.key` atomically with mode 0600, wiping the serialized bytes afterwards.
+    /// Writes `access.key` atomically with mode 0600, from the locked bytes of `serialized()`.
     public func store(in home: HappyHome) throws {
         try home.ensureExists()
-        var bytes = serialized()
-        defer { Sodium.wipe(&bytes) }
-        try AtomicFile.write(bytes, to: home.accessKeyPath)
+        try AtomicFile.write(try serialized(), to: home.accessKeyPath)
     }
 }
 

@@ -17,6 +17,23 @@ public enum AtomicFile {
         _ bytes: [UInt8], to path: String, mode: mode_t = 0o600,
         failAt: (@Sendable (Step) throws -> Void)? = nil
     ) throws {
+        try bytes.withUnsafeBytes { try write($0, to: path, mode: mode, failAt: failAt) }
+    }
+
+    /// `write` from locked memory (the bytes of `access.key`): the file is written from the secret's own buffer,
+    /// never through a copy.
+    public static func write(
+        _ bytes: SecretBytes, to path: String, mode: mode_t = 0o600,
+        failAt: (@Sendable (Step) throws -> Void)? = nil
+    ) throws {
+        try bytes.withUnsafeBytes { try write($0, to: path, mode: mode, failAt: failAt) }
+    }
+
+    /// `write` from any memory, without a copy.
+    public static func write(
+        _ bytes: UnsafeRawBufferPointer, to path: String, mode: mode_t = 0o600,
+        failAt: (@Sendable (Step) throws -> Void)? = nil
+    ) throws {
         let pending = try prepare(bytes, for: path, mode: mode, failAt: failAt)
         try pending.commit(failAt: failAt)
     }
@@ -24,6 +41,22 @@ public enum AtomicFile {
     /// Writes `bytes` to a fresh temporary file beside `path` and fsyncs it; nothing is replaced yet.
     public static func prepare(
         _ bytes: [UInt8], for path: String, mode: mode_t = 0o600,
+        failAt: (@Sendable (Step) throws -> Void)? = nil
+    ) throws -> Pending {
+        try bytes.withUnsafeBytes { try prepare($0, for: path, mode: mode, failAt: failAt) }
+    }
+
+    /// `prepare` from locked memory (the bytes of `access.key`), without a copy.
+    public static func prepare(
+        _ bytes: SecretBytes, for path: String, mode: mode_t = 0o600,
+        failAt: (@Sendable (Step) throws -> Void)? = nil
+    ) throws -> Pending {
+        try bytes.withUnsafeBytes { try prepare($0, for: path, mode: mode, failAt: failAt) }
+    }
+
+    /// `prepare` from any memory: the file is written straight from `bytes`, without a copy.
+    public static func prepare(
+        _ bytes: UnsafeRawBufferPointer, for path: String, mode: mode_t = 0o600,
         failAt: (@Sendable (Step) throws -> Void)? = nil
     ) throws -> Pending {
         let (directory, name) = split(path)
@@ -37,7 +70,7 @@ public enum AtomicFile {
         guard fchmod(fd, mode) == 0 else { throw problem(path, "cannot set mode") }
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            let n = Glibc.write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
                 throw problem(path, "cannot write")

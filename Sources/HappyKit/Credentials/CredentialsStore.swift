@@ -30,8 +30,7 @@ public struct CredentialsStore: Sendable {
         let machineId = settings.machineId ?? newMachineId()
         let writeSettings = settings.machineId == nil
         settings.machineId = machineId
-        var keyBytes = accessKey.serialized()
-        defer { SecretBytes.wipe(&keyBytes) }
+        let keyBytes = try accessKey.serialized()  // locked memory, written to the file without a copy
         let settingsBytes = settings.serialized()
         try signals.holding {
             // Interrupted before this point: nothing is written, the run ends as interrupted.

@@ -55,10 +55,6 @@ public final class SecretBytes: CustomStringConvertible, CustomDebugStringConver
         }
     }
 
-    /// Standard base64 of the secret, for writing `access.key` only. The caller must not keep the string longer
-    /// than one write.
-    func base64() -> String { withUnsafeBytes { Base64.encode(Array($0)) } }
-
     public var description: String { "SecretBytes(\(count) bytes, redacted)" }
     public var debugDescription: String { description }
 }

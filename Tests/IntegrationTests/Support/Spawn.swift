@@ -137,16 +137,52 @@ final class Scratch: @unchecked Sendable {
     }
 }
 
-/// Whether strace may trace here (ptrace can be forbidden in containers); callers print a note and skip when not.
-func ptracePermitted(in scratch: Scratch) async throws -> Bool {
-    try requireTool("/usr/bin/strace", package: "strace")
-    let probe = try await Spawned.run(
-        "/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"], environment: [:], in: scratch.path)
-    return probe.status == 0
+/// What this machine lets the tests do, probed once, for `.enabled(if:)`: a test that cannot run here is reported as
+/// skipped with its reason, never as passed. A missing tool is not a reason to skip (`make test` installs it): the
+/// probe then says yes and the test fails in `requireTool`, naming the package.
+enum Probe {
+    /// Whether strace may trace (ptrace can be forbidden in containers).
+    static let ptracePermitted = succeeds("/usr/bin/strace", ["-qq", "-o", "/dev/null", "/bin/true"])
+    /// Whether mounts can be made (root with CAP_SYS_ADMIN, outside restrictive containers): a private mount
+    /// namespace, a tmpfs and a bind mount in it.
+    static let mountPermitted = succeeds(
+        "/usr/bin/unshare",
+        [
+            "-m", "--propagation", "private", "/bin/sh", "-c",
+            "mount -t tmpfs tmpfs /tmp && mount --bind /dev/null /dev/null",
+        ])
+
+    private static func succeeds(_ tool: String, _ arguments: [String]) -> Bool {
+        guard FileManager.default.isExecutableFile(atPath: tool) else { return true }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: tool)
+        process.arguments = arguments
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return false }
+        process.waitUntilExit()
+        return process.terminationStatus == 0
+    }
+}
+
+/// The first child of `pid` (strace's tracee), from /proc; waits up to 2 s for it to appear.
+func child(of pid: Int32) -> Int32? {
+    for _ in 0..<200 {
+        if let text = try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8),
+            let first = text.split(separator: " ").first,
+            let child = Int32(first.trimmingCharacters(in: .whitespacesAndNewlines))
+        {
+            return child
+        }
+        usleep(10_000)
+    }
+    return nil
 }
 
 /// `happy` with `arguments` under `strace -f`, recording only the system calls `calls` names (`trace=…`): the run,
-/// and the recorded calls one per line (exits and signals left out). Check `ptracePermitted(in:)` first.
+/// and the recorded calls one per line (exits and signals left out). Tests using it are
+/// `.enabled(if: Probe.ptracePermitted)`.
 func happyUnderStrace(_ arguments: [String], calls: String, environment: [String: String], in scratch: Scratch)
     async throws -> (run: (status: Int32, stdout: String, stderr: String), calls: [String])
 {

@@ -13,6 +13,7 @@ protocol CertificateLogin: LoginStrategy where Prepared == ClientIdentity {
 extension CertificateLogin {
     func prepare(_ login: LoginSession) async throws -> ClientIdentity {
         let console = login.console
+        try LazyCrypto.load()  // before anything touches OpenSSL: a missing libcrypto is one line, nothing done
         let identity = try loadIdentity(login, password: CertificatePassword(login: login))
         for warning in identity.warnings + (try identity.checkValidity(now: login.context.timing.now())) {
             console.warn(warning)
