@@ -5,15 +5,36 @@ extension Happy.Auth {
     struct Logout: HappyCommand {
         static let configuration = CommandConfiguration(
             abstract: "Log this machine out: stop the daemon, remove credentials and the machine ID.",
-            discussion: "Asks for confirmation unless --yes is given. Files that happy does not own are kept.")
+            discussion: """
+                Asks for confirmation unless --yes is given. Files that happy does not own are kept. Only \
+                --deregister talks to the Happy server; when the server cannot remove the machine, that is said in \
+                one line and the logout goes on.
+                """)
 
         @Flag(name: [.short, .long], help: "Do not ask for confirmation.")
         var yes = false
+        @Flag(help: "First ask the server to remove this machine from the account (newer happy-server).")
+        var deregister = false
+        @OptionGroup var serverOptions: ServerOptions
+
+        var wantsDebug: Bool { serverOptions.debug }
+
+        func validate() throws {
+            if !deregister, serverOptions.server != nil || serverOptions.ca != nil {
+                throw ValidationError("--server and --ca apply to --deregister only; logout alone never asks a server")
+            }
+        }
 
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            try await LogoutFlow(context: context, server: try context.serverURL(override: nil)).run(assumeYes: yes)
+            let deregistration =
+                deregister
+                ? MachineDeregistration(
+                    server: try context.serverURL(override: serverOptions.server),
+                    caFile: context.caFile(override: serverOptions.ca), context: context) : nil
+            try await LogoutFlow(context: context, server: try context.serverURL(override: nil)).run(
+                assumeYes: yes, beforeClearing: deregistration.map { step in { try await step.run() } })
         }
     }
 }

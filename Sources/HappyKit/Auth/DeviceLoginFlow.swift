@@ -98,6 +98,7 @@ public struct DeviceLoginFlow: Sendable {
             }
             return value
         case 429, 500...599: return nil
+        case 410: throw HappyError.requestExpired  // Happier: {"error":"expired"} (PROTOCOL §7)
         case 401:
             throw HappyError.badResponse(
                 "the server rejected our public key (\(TerminalText.excerpt(reply.error ?? "401")))")
@@ -134,7 +135,9 @@ public struct DeviceLoginFlow: Sendable {
     /// 5xx and 429 are retried with capped backoff and jitter (honouring Retry-After).
     private func poll(api: HappyAPI, publicKey: [UInt8], deadline: Deadline) async throws -> AuthRequestReply {
         let start = context.timing.elapsed()
-        let progress = Progress(console: context.console, label: "Waiting for approval")
+        let progress = Progress(
+            console: context.console, label: ApprovalWaitText.label(server: api.server),
+            hint: (ApprovalWaitText.hintAfterSeconds, ApprovalWaitText.hint(server: api.server)))
         progress.start(timeoutSeconds: options.timeoutSeconds)
         defer { progress.clear() }
         var backoff = Backoff()
