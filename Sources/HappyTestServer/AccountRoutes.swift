@@ -28,10 +28,10 @@ struct AccountRoutes: Sendable {
         return JSONReply.response([
             "id": .string("acct-\(account)"),
             "timestamp": .number((Date().timeIntervalSince1970 * 1000).rounded()),
-            "firstName": named ? "Ada" : nil, "lastName": named ? "Lovelace" : nil,
-            "username": named ? "ada" : nil, "avatar": nil,
-            "github": named ? ["login": "ada-happy", "id": 1815] : nil,
-            "connectedServices": [],
+            "firstName": named ? .string("Ada") : .null, "lastName": named ? .string("Lovelace") : .null,
+            "username": named ? .string("ada") : .null, "avatar": .null,
+            "github": named ? .object(["login": .string("ada-happy"), "id": .number(1815)]) : .null,
+            "connectedServices": .array([]),
         ])
     }
 

@@ -36,12 +36,14 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let status =
-                check
-                ? try await AccountCheck.status(
+            var status = ExitStatus.ok
+            if check {
+                status = try await AccountCheck.status(
                     json: json, serverOverride: serverOptions.server, caFile: context.caFile(override: serverOptions.ca),
                     timeoutSeconds: timeout ?? AccountCheck.defaultTimeoutSeconds, context: context)
-                : Self.report(json: json, in: context)
+            } else {
+                status = Self.report(json: json, in: context)
+            }
             if status != .ok { throw status }  // the report already said why
         }
 

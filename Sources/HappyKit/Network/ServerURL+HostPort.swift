@@ -4,7 +4,7 @@ extension ServerURL {
     /// settings.json.
     public static func hostAndPort(of url: String) -> String {
         var rest = Substring(url)
-        if let range = rest.range(of: "://") { rest = rest[range.upperBound...] }
+        if let range = rest.firstRange(of: "://") { rest = rest[range.upperBound...] }
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         let withoutUser = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? authority
         return TerminalText.escape(withoutUser.isEmpty ? Substring(url) : withoutUser)
