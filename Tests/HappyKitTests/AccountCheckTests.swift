@@ -46,7 +46,8 @@ import Testing
 
     @Test func aMachineTheServerDoesNotKnowIsNotRegisteredYet() async throws {
         try writeLogin(machineId: "m-1")
-        transport.on("GET", "/v1/account/profile", reply: .json(200, #"{"id":"acct-2","firstName":null,"github":null}"#))
+        transport.on(
+            "GET", "/v1/account/profile", reply: .json(200, #"{"id":"acct-2","firstName":null,"github":null}"#))
         transport.on("GET", "/v1/machines/m-1", reply: .json(404, #"{"error":"Machine not found"}"#))
         let result = try await check()
         #expect(result.exitStatus == .ok && result.accepted == true && result.machineRegistered == false)
@@ -80,7 +81,8 @@ import Testing
     @Test func anUnreachableServerIs69() async throws {
         try writeLogin()
         transport.on(
-            "GET", "/v1/account/profile", fail: HappyError.serverUnreachable(server: server, reason: "connection refused"))
+            "GET", "/v1/account/profile",
+            fail: HappyError.serverUnreachable(server: server, reason: "connection refused"))
         let result = try await check()
         #expect(result.exitStatus == .unavailable && result.accepted == nil)
         #expect(result.error?.contains("cannot reach https://happy.test: connection refused") == true)

@@ -147,7 +147,10 @@ import Testing
         transport.on("POST", "/v1/auth/request", respond: Phone.approve(plaintext: Phone.legacyAnswer))
         let (console, screen) = Console.recording(stdin: ["1"], terminal: true)
         try await login(console: console, method: nil)
-        #expect(screen.errRaw.contains { $0.hasPrefix("\r\u{1B}[2K") && $0.contains("Waiting for approval from happy.test") })
+        #expect(
+            screen.errRaw.contains {
+                $0.hasPrefix("\r\u{1B}[2K") && $0.contains("Waiting for approval from happy.test")
+            })
         #expect(screen.errRaw.last == "\r\u{1B}[2K")  // the spinner line is erased before the result
         #expect(screen.unreadInput.isEmpty)
     }

@@ -40,7 +40,9 @@ import Testing
     }
 
     @Test func anEmptyPathEntryIsTheWorkingDirectory() {
-        #expect(locator(["PATH": "/a::/b"], files: ["./happy": Self.full]).locate() == .fullCLI(path: "./happy", marker: "1:100"))
+        #expect(
+            locator(["PATH": "/a::/b"], files: ["./happy": Self.full]).locate()
+                == .fullCLI(path: "./happy", marker: "1:100"))
     }
 
     /// A second copy of this program passes the line on with both identities in the marker, so it can never come
@@ -60,7 +62,10 @@ import Testing
     }
 
     @Test func aMalformedMarkerOnlyLosesItsBadParts() {
-        #expect(FullCLILocator.parseMarker("1:100 x:1 2 :3 99999999999999999999:1 4:5") == [Self.me, Identity(device: 4, inode: 5)])
+        #expect(
+            FullCLILocator.parseMarker("1:100 x:1 2 :3 99999999999999999999:1 4:5") == [
+                Self.me, Identity(device: 4, inode: 5),
+            ])
     }
 
     @Test func happyFullCLIWinsOverPath() {

@@ -37,17 +37,26 @@ import Testing
         transport.on("DELETE", "/v1/machines/m-1", reply: .json(404, #"{"error":"Machine not found"}"#))
         let (console, screen) = Console.recording()
         try await deregister(console: console)
-        #expect(screen.out == ["This machine was not registered on the account on happy.test:8443; nothing to remove there."])
+        #expect(
+            screen.out == [
+                "This machine was not registered on the account on happy.test:8443; nothing to remove there."
+            ])
         transport.verifyConsumed()
     }
 
     @Test(arguments: [
-        (404, #"{"message":"Route DELETE:/v1/machines/m-1 not found","error":"Not Found","statusCode":404}"#,
-         "the server cannot remove machines (HTTP 404). Remove it in the Happy app if it is still listed."),
-        (405, #"{"error":"Method Not Allowed"}"#,
-         "the server cannot remove machines (HTTP 405). Remove it in the Happy app if it is still listed."),
-        (401, #"{"error":"Invalid token"}"#,
-         "the server no longer accepts this login (HTTP 401). Remove it in the Happy app if it is still listed."),
+        (
+            404, #"{"message":"Route DELETE:/v1/machines/m-1 not found","error":"Not Found","statusCode":404}"#,
+            "the server cannot remove machines (HTTP 404). Remove it in the Happy app if it is still listed."
+        ),
+        (
+            405, #"{"error":"Method Not Allowed"}"#,
+            "the server cannot remove machines (HTTP 405). Remove it in the Happy app if it is still listed."
+        ),
+        (
+            401, #"{"error":"Invalid token"}"#,
+            "the server no longer accepts this login (HTTP 401). Remove it in the Happy app if it is still listed."
+        ),
         (503, "", "the server answered HTTP 503."),
     ])
     func aServerThatCannotRemoveItIsOneLine(status: Int, body: String, why: String) async throws {
@@ -79,7 +88,10 @@ import Testing
         try sandbox.write(#"{"token": "tok.dereg-123"}"#, to: sandbox.home.accessKeyPath)
         let (console, screen) = Console.recording()
         try await deregister(console: console)
-        #expect(screen.err == ["⚠ No machine ID is stored, so there is no machine to remove from the account on happy.test:8443."])
+        #expect(
+            screen.err == [
+                "⚠ No machine ID is stored, so there is no machine to remove from the account on happy.test:8443."
+            ])
         #expect(transport.requests.isEmpty)
     }
 

@@ -49,7 +49,8 @@ struct AccountCheckEndToEndTests {
                     (
                         "account",
                         .object([
-                            ("id", .string("acct-1")), ("name", .string("Ada Lovelace")), ("github", .string("ada-happy")),
+                            ("id", .string("acct-1")), ("name", .string("Ada Lovelace")),
+                            ("github", .string("ada-happy")),
                         ])
                     ),
                     ("machineRegistered", .bool(true)), ("error", .null),

@@ -19,7 +19,8 @@ struct FullCLIPassThroughTests {
         record = scratch.path + "/standin-args"
         standIn = try Self.makeDirectory(scratch.path + "/full") + "/happy"
         try Self.executable(
-            standIn, "#!/bin/sh\n: > \"$STANDIN_OUT\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$STANDIN_OUT\"; done\n"
+            standIn,
+            "#!/bin/sh\n: > \"$STANDIN_OUT\"\nfor a in \"$@\"; do printf '%s\\0' \"$a\" >> \"$STANDIN_OUT\"; done\n"
                 + "exit \"${STANDIN_STATUS:-42}\"\n")
     }
 
@@ -29,7 +30,9 @@ struct FullCLIPassThroughTests {
     }
 
     static func executable(_ path: String, _ text: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o755])
         else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
     }
 
@@ -123,12 +126,14 @@ struct FullCLIPassThroughTests {
         let link = try symlinkToUs("self-link")
         let refused = try await run(["daemon"], path: "/nonexistent", extra: ["HAPPY_FULL_CLI": link + "/happy"])
         #expect(refused.status == 64 && received == Self.awkward)  // the record is from the first run only
-        #expect(refused.stderr == "happy: HAPPY_FULL_CLI=\(link)/happy is this happy itself, not the full happy CLI; "
-            + "point it at the full CLI (installed by npm) or unset it.\n")
+        #expect(
+            refused.stderr == "happy: HAPPY_FULL_CLI=\(link)/happy is this happy itself, not the full happy CLI; "
+                + "point it at the full CLI (installed by npm) or unset it.\n")
 
         let missing = try await run(["daemon"], path: "/nonexistent", extra: ["HAPPY_FULL_CLI": scratch.path + "/nope"])
         #expect(missing.status == 1)
-        #expect(missing.stderr == "happy: cannot run the full happy CLI \(scratch.path)/nope: No such file or directory\n")
+        #expect(
+            missing.stderr == "happy: cannot run the full happy CLI \(scratch.path)/nope: No such file or directory\n")
     }
 
     @Test func withoutAFullCLIUsageAndOneLine() async throws {
@@ -136,9 +141,11 @@ struct FullCLIPassThroughTests {
         let unknown = try await run(["daemon", "start"], path: empty)
         #expect(unknown.status == 64)
         #expect(unknown.stderr.contains("Usage: happy <subcommand>") || unknown.stderr.contains("USAGE: happy"))
-        #expect(unknown.stderr.hasSuffix(
-            "The full happy CLI (sessions, daemon) is not installed; this happy only links the terminal (happy auth). "
-                + "Install it with `npm install -g happy` (after this one on PATH), or set HAPPY_FULL_CLI to its path.\n"))
+        #expect(
+            unknown.stderr.hasSuffix(
+                "The full happy CLI (sessions, daemon) is not installed; this happy only links the terminal (happy auth). "
+                    + "Install it with `npm install -g happy` (after this one on PATH), or set HAPPY_FULL_CLI to its path.\n"
+            ))
         let bare = try await run([], path: empty)
         #expect(bare.status == 0)
         #expect(bare.stdout.contains("USAGE: happy <subcommand>"))

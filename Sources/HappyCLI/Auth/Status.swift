@@ -39,7 +39,8 @@ extension Happy.Auth {
             var status = ExitStatus.ok
             if check {
                 status = try await AccountCheck.status(
-                    json: json, serverOverride: serverOptions.server, caFile: context.caFile(override: serverOptions.ca),
+                    json: json, serverOverride: serverOptions.server,
+                    caFile: context.caFile(override: serverOptions.ca),
                     timeoutSeconds: timeout ?? AccountCheck.defaultTimeoutSeconds, context: context)
             } else {
                 status = Self.report(json: json, in: context)

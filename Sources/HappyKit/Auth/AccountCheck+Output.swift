@@ -33,7 +33,8 @@ extension AccountCheck {
         guard accepted == true else { return }
         console.out("")
         console.out("Server check (\(ServerURL.hostAndPort(of: server)))")
-        console.out("\(console.checkMark) The server accepts this login" + (accountDescription.map { " (\($0))" } ?? ""))
+        console.out(
+            "\(console.checkMark) The server accepts this login" + (accountDescription.map { " (\($0))" } ?? ""))
         switch machineRegistered {
         case true?: console.out("\(console.checkMark) This machine is registered on the account")
         case false?:

@@ -51,7 +51,9 @@ public struct AccountCheck: Sendable {
                 let deadline = CheckDeadline(
                     end: context.timing.elapsed() + .seconds(options.timeoutSeconds), options: options,
                     timing: context.timing)
-                let profile = try await deadline.bounding { try await api.accountProfile(token: key.token, timeout: $0) }
+                let profile = try await deadline.bounding {
+                    try await api.accountProfile(token: key.token, timeout: $0)
+                }
                 try Self.require(status: profile.status, of: "GET /v1/account/profile", server: options.server)
                 result.accepted = true
                 result.account = profile.value

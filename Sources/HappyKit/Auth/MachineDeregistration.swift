@@ -27,7 +27,8 @@ public struct MachineDeregistration: Sendable {
         }
         guard let key else { return console.warn("\(Self.sentence(notRemoved)): no stored token to ask with.") }
         guard let machineId = (try? Settings.load(from: context.home))?.machineId else {
-            return console.warn("No machine ID is stored, so there is no machine to remove from the account on \(name).")
+            return console.warn(
+                "No machine ID is stored, so there is no machine to remove from the account on \(name).")
         }
         let reply: HappyAPI.Reply<SuccessReply>
         do {

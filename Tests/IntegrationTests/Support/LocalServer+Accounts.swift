@@ -9,7 +9,8 @@ extension LocalServer {
             try await transport.send(
                 HTTPRequest(
                     method: json == nil ? "GET" : "POST", url: url + path,
-                    headers: json == nil ? [:] : ["Content-Type": "application/json"], body: json.map { Array($0.utf8) }))
+                    headers: json == nil ? [:] : ["Content-Type": "application/json"], body: json.map { Array($0.utf8) }
+                ))
         }
         guard response.status == 200 else {
             throw SpawnError.exited(stdout: "", stderr: "control \(path): \(response.status)")
@@ -67,9 +68,13 @@ extension Scratch {
     func keylessLogin(token: String, machineId: String = "m-1") throws {
         try FileManager.default.createDirectory(
             atPath: home, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        for (name, text) in [("access.key", #"{"token": "\#(token)"}"#), ("settings.json", #"{"machineId": "\#(machineId)"}"#)] {
+        for (name, text) in [
+            ("access.key", #"{"token": "\#(token)"}"#), ("settings.json", #"{"machineId": "\#(machineId)"}"#),
+        ] {
             let path = home + "/" + name
-            guard FileManager.default.createFile(atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
             else { throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path]) }
         }
     }
