@@ -51,7 +51,7 @@ struct FullCLIPassThroughTests {
     }
 
     func run(
-        _ executable: String = Binaries.happy, _ arguments: [String], path: String, extra: [String: String] = [:],
+        _ arguments: [String], via executable: String = Binaries.happy, path: String, extra: [String: String] = [:],
         seconds: Double = 30
     ) async throws -> (status: Int32, stdout: String, stderr: String) {
         var env = TestEnvironment.clean(
@@ -101,7 +101,7 @@ struct FullCLIPassThroughTests {
         let link = try symlinkToUs("self-link")
         let copy = try copyOfUs("self-copy")
         let dir = (standIn as NSString).deletingLastPathComponent
-        let r = try await run(link + "/happy", Self.awkward, path: "\(link):\(copy):\(dir)")
+        let r = try await run(Self.awkward, via: link + "/happy", path: "\(link):\(copy):\(dir)")
         #expect(r.status == 42, "stderr: \(r.stderr)")
         #expect(received == Self.awkward)
     }
@@ -111,7 +111,7 @@ struct FullCLIPassThroughTests {
         let link = try symlinkToUs("self-link")
         let copy = try copyOfUs("self-copy")
         let started = Date()
-        let r = try await run(link + "/happy", ["daemon", "start"], path: "\(copy):\(link)", seconds: 15)
+        let r = try await run(["daemon", "start"], via: link + "/happy", path: "\(copy):\(link)", seconds: 15)
         #expect(r.status == 64, "stderr: \(r.stderr)")
         #expect(r.stderr.contains("The full happy CLI (sessions, daemon) is not installed"))
         #expect(Date().timeIntervalSince(started) < 10)

@@ -28,13 +28,15 @@ extension Happy.Auth {
         mutating func run() async throws { try await runLive() }
 
         func run(in context: HappyContext) async throws {
-            let deregistration =
-                deregister
-                ? MachineDeregistration(
+            var beforeClearing: (@Sendable () async throws -> Void)?
+            if deregister {
+                let step = MachineDeregistration(
                     server: try context.serverURL(override: serverOptions.server),
-                    caFile: context.caFile(override: serverOptions.ca), context: context) : nil
+                    caFile: context.caFile(override: serverOptions.ca), context: context)
+                beforeClearing = { try await step.run() }
+            }
             try await LogoutFlow(context: context, server: try context.serverURL(override: nil)).run(
-                assumeYes: yes, beforeClearing: deregistration.map { step in { try await step.run() } })
+                assumeYes: yes, beforeClearing: beforeClearing)
         }
     }
 }
