@@ -89,7 +89,9 @@ import Testing
         transport.verifyConsumed()
     }
 
-    @Test(arguments: [(503, HappyKit.ExitStatus.unavailable), (429, .unavailable), (404, .badResponse), (302, .badResponse)])
+    @Test(arguments: [
+        (503, HappyKit.ExitStatus.unavailable), (429, .unavailable), (404, .badResponse), (302, .badResponse),
+    ])
     func otherProfileAnswers(status: Int, exit: HappyKit.ExitStatus) async throws {
         try writeLogin()
         transport.on("GET", "/v1/account/profile", reply: .json(status, "{}"))
