@@ -196,13 +196,13 @@ _happy_auth() {
     unset 'unparsed_words[0]'
     unparsed_words=("${unparsed_words[@]}")
     case "${subcommand}" in
-    login|status|logout|approve)
+    login|status|logout|approve|token)
         # Offer subcommand argument completions
         "_happy_auth_${subcommand}"
         ;;
     *)
         # Offer subcommand completions
-        COMPREPLY+=($(compgen -W 'login status logout approve' -- "${cur}"))
+        COMPREPLY+=($(compgen -W 'login status logout approve token' -- "${cur}"))
         ;;
     esac
 }
@@ -255,18 +255,43 @@ _happy_auth_login() {
 
 _happy_auth_status() {
     repeating_flags=()
-    non_repeating_flags=(--json --version -h --help)
+    non_repeating_flags=(--json --check --debug --version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--timeout --server --ca)
     __happy_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--timeout')
+        return
+        ;;
+    '--server')
+        return
+        ;;
+    '--ca')
+        __happy_add_completions -o plusdirs -fX '!*.@(pem|crt)'
+        return
+        ;;
+    esac
 }
 
 _happy_auth_logout() {
     repeating_flags=()
-    non_repeating_flags=(-y --yes --version -h --help)
+    non_repeating_flags=(-y --yes --deregister --debug --version -h --help)
     repeating_options=()
-    non_repeating_options=()
+    non_repeating_options=(--server --ca)
     __happy_offer_flags_options 0
+
+    # Offer option value completions
+    case "${prev}" in
+    '--server')
+        return
+        ;;
+    '--ca')
+        __happy_add_completions -o plusdirs -fX '!*.@(pem|crt)'
+        return
+        ;;
+    esac
 }
 
 _happy_auth_approve() {
@@ -286,6 +311,14 @@ _happy_auth_approve() {
         return
         ;;
     esac
+}
+
+_happy_auth_token() {
+    repeating_flags=()
+    non_repeating_flags=(--version -h --help)
+    repeating_options=()
+    non_repeating_options=()
+    __happy_offer_flags_options 0
 }
 
 _happy_help() {

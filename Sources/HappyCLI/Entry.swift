@@ -4,8 +4,9 @@ import HappyKit
 
 /// The process entry. `happy auth status`, which shell prompts and scripts run all the time, and `happy --version`
 /// are answered here synchronously: no argument parser, no concurrency runtime, no thread, no event loop — for
-/// status the two files and one write (`make bench` measures it). Every other command line, including any spelling
-/// this does not recognise (`--help`, a repeated flag, a typo), goes to ArgumentParser as before.
+/// status the two files and one write (`make bench` measures it). A command line for the full happy CLI (sessions,
+/// daemon) is handed to it (`FullCLI`). Every other command line, including any spelling this does not recognise
+/// (`--help`, a repeated flag, a typo), goes to ArgumentParser as before.
 @main
 enum Entry {
     static func main() {
@@ -17,6 +18,7 @@ enum Entry {
             LiveConsole.write(Happy.configuration.version + "\n", to: 1)  // what ArgumentParser prints for it
             exit(0)
         }
+        if FullCLILocator.isForFullCLI(arguments) { FullCLI.run(arguments) }  // execs the full CLI, or explains
         Task {
             await Happy.main()  // exits by itself with the command's status on any failure
             exit(0)

@@ -30,6 +30,7 @@ struct AuthRoutes: Sendable {
             break
         }
         let publicKey = try Self.boxPublicKey(try body.string("publicKey"))
+        if await state.isExpired(publicKey: publicKey) { return JSONReply.error(.gone, "expired") }  // Happier
         let supportsV2 = try body.optionalBool("supportsV2") ?? false
         let clientHeader = request.headers.first { $0.name.canonicalName == "x-happy-client" }?.value
         switch await state.poll(publicKey: publicKey, supportsV2: supportsV2, clientHeader: clientHeader) {

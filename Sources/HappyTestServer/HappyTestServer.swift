@@ -13,6 +13,8 @@ public final class HappyTestServer: Sendable {
     /// The built-in account that approves requests through `POST /_test/approve`.
     public let account: PhoneAccount
     let state = ServerState()
+    let machines = MachineRegistry()
+    let requestLog = RequestLog()
     let logger: Logger
 
     /// - Parameter logLevel: a swift-log level name ("trace" … "critical"); lines go to stderr, never stdout.
@@ -71,8 +73,13 @@ public final class HappyTestServer: Sendable {
 
     func makeRouter() -> Router<TestServerRequestContext> {
         let router = Router(context: TestServerRequestContext.self)
+        router.add(middleware: RequestLogMiddleware(log: requestLog))
         router.add(middleware: ErrorReplyMiddleware())
         AuthRoutes(state: state).register(on: router)
+        let named = "ed25519:" + Base64.encode(account.loginPublicKey)
+        AccountRoutes(state: state, machines: machines, namedIdentity: named).register(on: router)
+        AccountControlRoutes(state: state, machines: machines, log: requestLog, namedIdentity: named)
+            .register(on: router)
         var mtls = MTLSRoutes(state: state, settings: configuration.mtls)
         if let mode = configuration.mtls.ocspCheck, let issuers = configuration.tls?.clientCAPath {
             mtls.ocsp = OCSPClientCheck(mode: mode, issuerBundlePath: issuers)

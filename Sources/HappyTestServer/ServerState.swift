@@ -69,6 +69,11 @@ actor ServerState {
 
     func account(forToken token: String) -> Int? { tokens[token] }
 
+    /// Forgets `token` (a server-side revoke); false when it was unknown.
+    func revoke(token: String) -> Bool { tokens.removeValue(forKey: token) != nil }
+
+    func accountId(forIdentity identity: String) -> Int? { accountsByIdentity[identity] }
+
     // MARK: Browser hand-off claim codes (PROTOCOL §2)
 
     private var claimCodes: [String: (account: Int, expires: ContinuousClock.Instant)] = [:]
@@ -105,6 +110,18 @@ actor ServerState {
     }
 
     func request(publicKey: String) -> TerminalRequest? { requests[publicKey] }
+
+    /// Requests the server let expire (Happier answers their polls 410), by public key.
+    private var expired: Set<String> = []
+
+    /// Expires the pending request of `publicKey`, or every pending request when nil; returns how many.
+    func expire(publicKey: String?) -> Int {
+        let keys = requests.values.filter { !$0.isAuthorized && (publicKey == nil || $0.publicKey == publicKey) }
+        expired.formUnion(keys.map(\.publicKey))
+        return keys.count
+    }
+
+    func isExpired(publicKey: String) -> Bool { expired.contains(publicKey) }
 
     /// Stores the first answer only, as happy-server does. False when there is no such request.
     func answer(publicKey: String, response: String, account: Int) -> Bool {

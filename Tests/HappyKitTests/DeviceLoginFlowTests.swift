@@ -138,7 +138,7 @@ import Testing
         try await login(console: console, random: 0.5)
         #expect(!screen.transcript.unicodeScalars.contains("\u{1B}"))
         #expect(screen.errRaw.isEmpty)
-        #expect(screen.err.contains("Waiting for approval (timeout 120 s)..."))
+        #expect(screen.err.contains("Waiting for approval from happy.test (timeout 120 s)..."))
     }
 
     @Test func drawsASpinnerOnlyOnATerminal() async throws {
@@ -147,7 +147,10 @@ import Testing
         transport.on("POST", "/v1/auth/request", respond: Phone.approve(plaintext: Phone.legacyAnswer))
         let (console, screen) = Console.recording(stdin: ["1"], terminal: true)
         try await login(console: console, method: nil)
-        #expect(screen.errRaw.contains { $0.hasPrefix("\r\u{1B}[2K") && $0.contains("Waiting for approval") })
+        #expect(
+            screen.errRaw.contains {
+                $0.hasPrefix("\r\u{1B}[2K") && $0.contains("Waiting for approval from happy.test")
+            })
         #expect(screen.errRaw.last == "\r\u{1B}[2K")  // the spinner line is erased before the result
         #expect(screen.unreadInput.isEmpty)
     }

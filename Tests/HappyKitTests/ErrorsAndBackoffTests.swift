@@ -70,7 +70,7 @@ import Testing
         let all: [HappyError] = [
             .serverUnreachable(server: "s", reason: "r"), .untrustedServer(server: "s", reason: "r"),
             .approvalTimedOut(seconds: 1), .badResponse("b"), .refused("r"), .fileProblem(path: "p", reason: "r"),
-            .usage("u"), .failed("f"), .internalFailure("i"),
+            .usage("u"), .failed("f"), .internalFailure("i"), .requestExpired,
         ]
         return all.map { error in
             let status: HappyKit.ExitStatus =
@@ -78,6 +78,7 @@ import Testing
                 case .serverUnreachable: .unavailable
                 case .untrustedServer: .unavailable
                 case .approvalTimedOut: .timedOut
+                case .requestExpired: .timedOut
                 case .badResponse: .badResponse
                 case .refused: .refused
                 case .fileProblem: .failure

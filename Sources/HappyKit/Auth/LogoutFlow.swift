@@ -13,8 +13,9 @@ public struct LogoutFlow: Sendable {
         self.context = context
     }
 
-    /// Asks y/N (unless `assumeYes`), then logs out. Returns normally when there was nothing to do.
-    public func run(assumeYes: Bool) async throws {
+    /// Asks y/N (unless `assumeYes`), then logs out. Returns normally when there was nothing to do. `beforeClearing`
+    /// runs once the daemon is stopped and before any file is removed (`--deregister`).
+    public func run(assumeYes: Bool, beforeClearing: (@Sendable () async throws -> Void)? = nil) async throws {
         let console = context.console
         let hasKey = access(context.home.accessKeyPath, F_OK) == 0
         let settings = try? Settings.load(from: context.home)
@@ -36,6 +37,7 @@ public struct LogoutFlow: Sendable {
             }
         }
         let stopped = try await stopDaemon()
+        try await beforeClearing?()
         let removed = try CredentialsStore(home: context.home).clear(onSettingsWait: {
             console.err(CredentialsStore.settingsWaitMessage($0))
         })

@@ -50,8 +50,8 @@ extension StatusReport {
         if let daemonNote { console.out("  \(e(daemonNote))") }
     }
 
-    /// One JSON object, whatever the state.
-    public func json(now: Date) -> String {
+    /// One JSON object, whatever the state; `adding` appends members (`status --check`'s `check`).
+    public func json(now: Date, adding extra: [(String, JSONValue)] = []) -> String {
         var pairs: [(String, JSONValue)] = [
             ("loggedIn", .bool(isLoggedIn)),
             ("credentialType", credentialType.map { .string($0) } ?? .null),
@@ -82,7 +82,7 @@ extension StatusReport {
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         if !warnings.isEmpty { pairs.append(("warnings", .array(warnings.map { .string($0) }))) }
-        return JSONValue.object(pairs).compact(escapingAllControls: true)
+        return JSONValue.object(pairs + extra).compact(escapingAllControls: true)
     }
 
     /// Where the server came from, in words (`--json` says `flag`, `environment`, `settings` or `default`).

@@ -4,6 +4,8 @@ public enum HappyError: Error, Equatable, Sendable {
     case serverUnreachable(server: String, reason: String)
     case untrustedServer(server: String, reason: String)
     case approvalTimedOut(seconds: Int)
+    /// The server let the login request expire before it was approved (a poll answered 410; exit 75).
+    case requestExpired
     /// Includes bundles that fail to decrypt (exit 76).
     case badResponse(String)
     /// 401/403/409 from the server, or a local check that failed (exit 77).
@@ -18,7 +20,7 @@ public enum HappyError: Error, Equatable, Sendable {
     public var exitStatus: ExitStatus {
         switch self {
         case .serverUnreachable, .untrustedServer: .unavailable
-        case .approvalTimedOut: .timedOut
+        case .approvalTimedOut, .requestExpired: .timedOut
         case .badResponse: .badResponse
         case .refused: .refused
         case .usage: .usage
@@ -43,6 +45,9 @@ public enum HappyError: Error, Equatable, Sendable {
                 + "If it uses a private CA, pass it with --ca <file> or HAPPY_CA_FILE."
         case .approvalTimedOut(let seconds):
             "no approval arrived within \(seconds) s. Run `happy auth login` again, or raise --timeout."
+        case .requestExpired:
+            "the server let this login request expire before it was approved; nothing was written. "
+                + "Run `happy auth login` again."
         case .badResponse(let what):
             "the server's answer could not be used: \(what). Nothing was written; try `happy auth login` again."
         case .fileProblem(let path, let reason):

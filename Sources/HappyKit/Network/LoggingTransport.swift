@@ -52,6 +52,7 @@ public struct LoggingTransport: HTTPTransport {
         case .serverUnreachable(_, let r), .untrustedServer(_, let r): r
         case .badResponse(let r), .refused(let r), .usage(let r), .failed(let r), .internalFailure(let r): r
         case .approvalTimedOut: "timed out"
+        case .requestExpired: "the request expired"
         case .fileProblem(_, let r): r
         }
     }

@@ -1,23 +1,30 @@
 /// "Waiting for approval" progress. On a TTY (stderr) a spinner with elapsed seconds, redrawn in place;
-/// otherwise one plain line at the start and plain lines for notable events, with no escapes.
+/// otherwise one plain line at the start and plain lines for notable events, with no escapes. An optional hint is
+/// shown once, as an event, when the wait reaches its time.
 public final class Progress: @unchecked Sendable {  // used from one task at a time
     private let console: Console
     private let label: String
     private var frame = 0
     private var drawn = false
     private var live: Bool { console.stderrIsTerminal }
+    private var hint: (afterSeconds: Int, text: String)?
 
-    public init(console: Console, label: String) {
+    public init(console: Console, label: String, hint: (afterSeconds: Int, text: String)? = nil) {
         self.console = console
         self.label = label
+        self.hint = hint
     }
 
     public func start(timeoutSeconds: Int) {
         if !live { console.err("\(label) (timeout \(timeoutSeconds) s)...") }
     }
 
-    /// Redraws the spinner (TTY only).
+    /// Shows the hint once its time has come (TTY or not), then redraws the spinner (TTY only).
     public func tick(elapsedSeconds: Int, note: String? = nil) {
+        if let due = hint, elapsedSeconds >= due.afterSeconds {
+            hint = nil
+            event(due.text)
+        }
         guard live else { return }
         let frames =
             console.unicodeEnabled ? ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"] : ["|", "/", "-", "\\"]

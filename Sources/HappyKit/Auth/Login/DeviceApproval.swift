@@ -57,6 +57,7 @@ struct DeviceApproval: LoginStrategy {
             }
             return value
         case 429, 500...599: return nil
+        case 410: throw HappyError.requestExpired  // Happier: {"error":"expired"} (PROTOCOL §7)
         case 401:
             throw HappyError.badResponse(
                 "the server rejected our public key (\(TerminalText.excerpt(reply.error ?? "401")))")
@@ -94,7 +95,9 @@ struct DeviceApproval: LoginStrategy {
     private func poll(api: HappyAPI, publicKey: [UInt8], login: LoginSession) async throws -> AuthRequestReply {
         let timing = login.context.timing
         let start = timing.elapsed()
-        let progress = Progress(console: login.console, label: "Waiting for approval")
+        let progress = Progress(
+            console: login.console, label: ApprovalWaitText.label(server: api.server),
+            hint: (ApprovalWaitText.hintAfterSeconds, ApprovalWaitText.hint(server: api.server)))
         progress.start(timeoutSeconds: login.deadline.seconds)
         defer { progress.clear() }
         var backoff = Backoff()
