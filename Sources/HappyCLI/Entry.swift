@@ -9,13 +9,15 @@ import HappyKit
 @main
 enum Entry {
     static func main() {
+        StandardOutput.guardStandardDescriptors()
         let arguments = CommandLine.arguments.dropFirst()
         if let json = Happy.Auth.Status.fastPath(arguments) {
-            exit(Happy.Auth.Status.report(json: json, in: LiveContext.make(debug: false)).rawValue)
+            let status = Happy.Auth.Status.report(json: json, in: LiveContext.make(debug: false))
+            exit(StandardOutput.checked(status).rawValue)  // 74 when the report could not be written
         }
         if arguments.elementsEqual(["--version"]) {
             LiveConsole.write(Happy.configuration.version + "\n", to: 1)  // what ArgumentParser prints for it
-            exit(0)
+            exit(StandardOutput.checked(.ok).rawValue)
         }
         Task {
             await Happy.main()  // exits by itself with the command's status on any failure

@@ -80,6 +80,7 @@ public final class HappyTestServer: Sendable {
         mtls.register(on: router)
         MTLSHandoffRoutes(state: state, settings: configuration.mtls, login: mtls).register(on: router)
         TestControlRoutes(state: state, account: account).register(on: router)
+        AccountProfileRoutes(state: state).register(on: router)
         return router
     }
 

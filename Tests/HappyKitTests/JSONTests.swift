@@ -135,4 +135,24 @@ import Testing
         #expect(value["missing"] == nil)
         #expect(JSONValue.array([])["s"] == nil)
     }
+
+    /// A 1 MiB object of distinct keys parses in linear time (a key index, not a scan per key); the last duplicate
+    /// still wins, in the first one's place.
+    @Test func parsesAMebibyteOfDistinctKeysQuickly() throws {
+        var text = "{\"dup\":1"
+        var n = 0
+        while text.utf8.count < 1 << 20 {
+            text += ",\"k\(n)\":\(n)"
+            n += 1
+        }
+        text += ",\"dup\":2}"
+        let clock = ContinuousClock()
+        let started = clock.now
+        let value = try JSONParser.parse(text)
+        let took = clock.now - started
+        guard case .object(let pairs) = value else { Issue.record("not an object"); return }
+        #expect(pairs.count == n + 1)
+        #expect(pairs.first?.0 == "dup" && value["dup"] == .number("2"))
+        #expect(took < .milliseconds(800), "\(n) keys took \(took)")
+    }
 }

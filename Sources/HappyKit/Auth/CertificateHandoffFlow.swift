@@ -44,11 +44,15 @@ public struct CertificateHandoffFlow: Sendable {
     /// `DeviceLoginFlow` calls this from within its own).
     func runAfterPreflight() async throws {
         let console = context.console
+        let deadline = HandoffDeadline(seconds: options.timeoutSeconds, timing: context.timing)
         let listener = try LoopbackListener(path: "/" + Base64.encodeURL(SigningKeyPair.randomChallenge(count: 24)))
         defer { listener.close() }
         let url = Self.startURL(server: options.server, returnTo: "http://127.0.0.1:\(listener.port)\(listener.path)")
         console.out(url)
-        if options.openBrowser, context.browser.open(url) {
+        // The browser gets a private page that redirects to `url`, never `url` itself in its argv (README).
+        let page = options.openBrowser ? context.browser.openPrivately(url) : nil
+        defer { page?.remove() }
+        if page != nil {
             console.err(
                 "Opened the browser. Choose your device certificate when it asks; if it did not open, "
                     + "visit the URL above.")
@@ -56,7 +60,7 @@ public struct CertificateHandoffFlow: Sendable {
             console.err("Open the URL above in the browser that holds your device certificate.")
         }
 
-        let callback = try await waitForCallback(listener)
+        let callback = try await waitForCallback(listener, deadline: deadline)
         let code: String
         switch callback {
         case .code(let value):
@@ -70,12 +74,26 @@ public struct CertificateHandoffFlow: Sendable {
                 "the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
         }
 
-        let token = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
-            try await claim(code, api: HappyAPI(server: options.server, transport: transport))
+        let (token, account) = try await context.withTransport(TransportOptions(caFile: options.caFile)) { transport in
+            let token = try await deadline.bounded { [self] left in
+                try await claim(code, api: HappyAPI(server: options.server, transport: transport, requestTimeout: left))
+            }
+            let left = (try? deadline.deadline.remaining()) ?? .zero
+            let api = HappyAPI(server: options.server, transport: transport)
+            let account =
+                left > .zero
+                ? await AccountProfileReply.lookUp(token: token, api: api, timeout: left)
+                : .failure(.approvalTimedOut(seconds: options.timeoutSeconds))
+            return (token, account)
         }
         let machineId = try CredentialsStore(home: context.home)
             .store(.keyless(token: token, metadata: nil), context: context)
         console.out("\(console.checkMark) Logged in with the browser's certificate (keyless). Machine ID: \(machineId)")
+        switch account {
+        case .success(let who): console.out("The server logged this machine in as \(who).")
+        case .failure(let error):
+            console.err("Could not ask the server which account this is (\(error.userMessage)).")
+        }
         console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
 
@@ -86,26 +104,13 @@ public struct CertificateHandoffFlow: Sendable {
 
     /// The listener's one callback, or `approvalTimedOut` once `--timeout` seconds pass. Cancellation (Ctrl-C)
     /// closes the listener and propagates.
-    private func waitForCallback(_ listener: LoopbackListener) async throws -> HandoffCallback {
+    private func waitForCallback(_ listener: LoopbackListener, deadline: HandoffDeadline) async throws
+        -> HandoffCallback
+    {
         let progress = Progress(console: context.console, label: "Waiting for the browser")
         progress.start(timeoutSeconds: options.timeoutSeconds)
         defer { progress.clear() }
-        let timing = context.timing
-        let seconds = options.timeoutSeconds
-        let first = try await withThrowingTaskGroup(of: HandoffCallback?.self) { group in
-            group.addTask { try await listener.waitForCallback() }
-            group.addTask {
-                try await timing.sleep(.seconds(seconds))
-                return nil
-            }
-            defer { group.cancelAll() }
-            return try await group.next() ?? nil
-        }
-        guard let first else {
-            listener.close()
-            throw HappyError.approvalTimedOut(seconds: seconds)
-        }
-        return first
+        return try await deadline.waitForCallback(listener)
     }
 
     /// Each answer of `POST /v1/auth/mtls/claim` as one line the user can act on.
