@@ -98,7 +98,8 @@ struct HandoffListenerHardeningTests {
         // 2. A callback from uid 65534 with a valid code for its own account is closed unanswered.
         let hops = try await TestBrowser(identity: "soon").visit(
             String(startURL), stopBefore: "http://127.0.0.1:\(port)")
-        let attackerCallback = try #require(URLComponents(string: try #require(hops.last?.location)))
+        let location = try #require(hops.last?.location)
+        let attackerCallback = try #require(URLComponents(string: location))
         let request =
             "GET \(attackerCallback.percentEncodedPath)?\(attackerCallback.percentEncodedQuery ?? "") HTTP/1.1"
         let delivered = try await Self.asNobody(

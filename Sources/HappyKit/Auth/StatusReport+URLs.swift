@@ -29,7 +29,7 @@ public struct StatusURL: Sendable, Equatable {
 
     /// `raw` with the userinfo of its authority (everything before the last `@` ahead of the path) replaced by `***`.
     public static func redacted(_ raw: String) -> String {
-        guard let schemeEnd = raw.range(of: "://") else { return raw }
+        guard let schemeEnd = raw.firstRange(of: "://") else { return raw }
         let rest = raw[schemeEnd.upperBound...]
         let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         guard let at = authority.lastIndex(of: "@") else { return raw }

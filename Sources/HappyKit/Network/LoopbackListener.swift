@@ -66,11 +66,15 @@ final class LoopbackListener: @unchecked Sendable {  // mutable state is behind 
             } : -1
         var pipeFDs: [Int32] = [-1, -1]
         guard named == 0, fcntl(socketFD, F_SETFL, O_NONBLOCK) == 0,
-            pipe2(&pipeFDs, O_CLOEXEC | O_NONBLOCK) == 0
+            pipe(&pipeFDs) == 0
         else {
             let error = Self.failure("bind")
             Glibc.close(socketFD)
             throw error
+        }
+        for end in pipeFDs {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, O_NONBLOCK)
         }
         fd = socketFD
         wakeRead = pipeFDs[0]
@@ -171,10 +175,13 @@ final class LoopbackListener: @unchecked Sendable {  // mutable state is behind 
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             let client = withUnsafeMutablePointer(to: &peer) {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    accept4(fd, $0, &length, Int32(SOCK_CLOEXEC.rawValue | SOCK_NONBLOCK.rawValue))
+                    accept(fd, $0, &length)
                 }
             }
             guard client >= 0 else { return }
+            // accept4 is not in Swift's Glibc module: the flags one call later (no exec happens in between).
+            _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(client, F_SETFL, O_NONBLOCK)
             var local = sockaddr_in()
             var localLength = socklen_t(MemoryLayout<sockaddr_in>.size)
             let named = withUnsafeMutablePointer(to: &local) {

@@ -21,10 +21,8 @@ public final class BrowserRedirectPage: Sendable {
 
     /// Writes the page. Throws when the directory or file cannot be made.
     convenience init(redirectingTo url: String, environment: [String: String]) throws {
-        let base =
-            [environment["XDG_RUNTIME_DIR"], environment["TMPDIR"], "/tmp"].compactMap { $0 }.first {
-                $0.hasPrefix("/") && access($0, W_OK | X_OK) == 0
-            } ?? "/tmp"
+        let candidates: [String] = [environment["XDG_RUNTIME_DIR"], environment["TMPDIR"]].compactMap { $0 } + ["/tmp"]
+        let base = candidates.first { (dir: String) in dir.hasPrefix("/") && access(dir, W_OK | X_OK) == 0 } ?? "/tmp"
         var template =
             Array((base.hasSuffix("/") ? base : base + "/").utf8CString.dropLast())
             + Array(
