@@ -76,7 +76,9 @@ struct StatusAndFilesHardeningTests {
         let took = Date().timeIntervalSince(started)
         #expect(run.status == 0, "\(run)")
         #expect(run.stdout.contains("\"machineId\":\"m-1\""))
-        #expect(took < 1.0, "status took \(took) s for \(n) keys")
+        // The debug binary parses about 20 times slower than the release one (which takes milliseconds); the
+        // quadratic parser took 8 s in release. JSONTests checks the growth is linear.
+        #expect(took < 15, "status took \(took) s for \(n) keys")
     }
 
     // MARK: Item 6
