@@ -97,12 +97,13 @@ struct RevocationFreshnessEndToEndTests {
         ]
         try (extensions.joined(separator: "\n") + "\n").write(
             toFile: scratch.path + "/esc.ext", atomically: true, encoding: .utf8)
+        let dir = scratch.path + "/"
         for command in [
-            ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", "esc.key"],
-            ["req", "-new", "-key", "esc.key", "-subj", "/O=Happy Test/CN=esc", "-out", "esc.csr"],
+            ["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", dir + "esc.key"],
+            ["req", "-new", "-key", dir + "esc.key", "-subj", "/O=Happy Test/CN=esc", "-out", dir + "esc.csr"],
             [
-                "x509", "-req", "-in", "esc.csr", "-CA", pki("ca.pem"), "-CAkey", pki("ca.key"), "-set_serial",
-                "0x4242", "-days", "30", "-extfile", "esc.ext", "-out", "esc.pem",
+                "x509", "-req", "-in", dir + "esc.csr", "-CA", pki("ca.pem"), "-CAkey", pki("ca.key"), "-set_serial",
+                "0x4242", "-days", "30", "-extfile", dir + "esc.ext", "-out", dir + "esc.pem",
             ],
         ] {
             let r = try await Spawned.run(
