@@ -37,7 +37,7 @@ struct StatusAndFilesHardeningTests {
         close(fd)
         let started = Date()
         let logout = try Spawned(
-            Binaries.happy, ["auth", "logout"], environment: environment(scratch), in: scratch.path)
+            Binaries.happy, ["auth", "logout", "--yes"], environment: environment(scratch), in: scratch.path)
         var peakKiB = 0
         while logout.process.isRunning {
             if let status = try? String(
