@@ -12,9 +12,9 @@ lint=("${build[@]}" python3 binutils)
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · binutils: strip · strace: slows fsync for the mid-write signal test
 # · python3: scripts/test-support (hostile server, daemon stand-in) · softhsm2, opensc, libengine-pkcs11-openssl,
-# p11-kit: PKCS#11 tokens
+# p11-kit: PKCS#11 tokens · faketime: OCSP answers made in the past (stale-answer tests)
 test=("${build[@]}" openssl ca-certificates nginx-light tinyproxy zbar-tools util-linux procps make dpkg-dev
-      binutils strace python3 softhsm2 opensc libengine-pkcs11-openssl p11-kit)
+      binutils strace python3 softhsm2 opensc libengine-pkcs11-openssl p11-kit faketime)
 
 case "${1:-test}" in
     build) packages=("${build[@]}") ;;

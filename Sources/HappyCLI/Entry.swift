@@ -10,13 +10,15 @@ import HappyKit
 @main
 enum Entry {
     static func main() {
+        StandardOutput.guardStandardDescriptors()
         let arguments = CommandLine.arguments.dropFirst()
         if let json = Happy.Auth.Status.fastPath(arguments) {
-            exit(Happy.Auth.Status.report(json: json, in: LiveContext.make(debug: false)).rawValue)
+            let status = Happy.Auth.Status.report(json: json, in: LiveContext.make(debug: false))
+            exit(StandardOutput.checked(status).rawValue)  // 74 when the report could not be written
         }
         if arguments.elementsEqual(["--version"]) {
             LiveConsole.write(Happy.configuration.version + "\n", to: 1)  // what ArgumentParser prints for it
-            exit(0)
+            exit(StandardOutput.checked(.ok).rawValue)
         }
         if FullCLILocator.isForFullCLI(arguments) { FullCLI.run(arguments) }  // execs the full CLI, or explains
         Task {

@@ -15,7 +15,7 @@ struct Happy: AsyncParsableCommand {
             is not this program. Its exit status is passed back.
 
             Exit codes: 0 ok; 1 other failure; 64 usage; 69 server unreachable or untrusted; \
-            75 timed out waiting for approval; 76 bad or undecryptable server response; \
+            74 standard output could not be written; 75 timed out waiting for approval; 76 bad or undecryptable server response; \
             77 refused by the server (401/403/409) or by a local check; 129 hung up (SIGHUP); \
             130 interrupted (SIGINT); 143 terminated (SIGTERM).
             """,

@@ -25,10 +25,14 @@ struct AccountRoutes: Sendable {
     func profile(_ request: Request) async throws -> Response {
         let account = try await AuthRoutes.authenticate(request, state: state)
         let named = await state.accountId(forIdentity: namedIdentity) == account
+        // A certificate account's identity is its name (happy-server fills the profile from it), so a client can say
+        // who it was logged in as.
+        let identity = await state.identity(ofAccount: account) ?? ""
+        let certificateName: JSON = identity.hasPrefix("mtls:") ? .string(String(identity.dropFirst(5))) : .null
         return JSONReply.response([
             "id": .string("acct-\(account)"),
             "timestamp": .number((Date().timeIntervalSince1970 * 1000).rounded()),
-            "firstName": named ? .string("Ada") : .null, "lastName": named ? .string("Lovelace") : .null,
+            "firstName": named ? .string("Ada") : certificateName, "lastName": named ? .string("Lovelace") : .null,
             "username": named ? .string("ada") : .null, "avatar": .null,
             "github": named ? .object(["login": .string("ada-happy"), "id": .number(1815)]) : .null,
             "connectedServices": .array([]),

@@ -74,6 +74,9 @@ actor ServerState {
 
     func accountId(forIdentity identity: String) -> Int? { accountsByIdentity[identity] }
 
+    /// The identity an account was made for ("ed25519:<b64>" or "mtls:<id>").
+    func identity(ofAccount account: Int) -> String? { accountsByIdentity.first { $0.value == account }?.key }
+
     // MARK: Browser hand-off claim codes (PROTOCOL §2)
 
     private var claimCodes: [String: (account: Int, expires: ContinuousClock.Instant)] = [:]

@@ -43,6 +43,10 @@ import Testing
             #expect(request.body.map { String(decoding: $0, as: UTF8.self) } == #"{"code":"the-code"}"#)
             return .json(200, #"{"success":true,"token":"tok.handoff"}"#)
         }
+        transport.on("GET", "/v1/account/profile") { request in
+            #expect(request.headers["Authorization"] == "Bearer tok.handoff")
+            return .json(200, #"{"id":"7","firstName":"Ada","lastName":"L\u001b]0;x","github":{"login":"ada"}}"#)
+        }
         let (console, screen) = Console.recording(stdin: ["3"], terminal: true)
         let browser = AnsweringBrowser(query: "code=the-code")
         let context = HappyContext.test(
@@ -54,12 +58,31 @@ import Testing
             .run()
         #expect(screen.err.contains("  3) Device certificate in the browser (enterprise)"))
         #expect(browser.answers.current.first == 200)
+        #expect(screen.out.contains("The server logged this machine in as Ada L\\u{1B}]0;x (@ada)."), "\(screen.out)")
         #expect(sandbox.read(sandbox.home.accessKeyPath) == "{\n  \"token\": \"tok.handoff\"\n}")
         #expect(
             screen.out.first?.hasPrefix("https://happy.test/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A")
                 == true)
         // The claim went out without a client certificate.
         #expect(transport.madeWith.allSatisfy { $0.clientIdentity == nil })
+        transport.verifyConsumed()
+    }
+
+    /// A server that cannot say who the account is (no profile endpoint) gets a short note; the login stands.
+    @Test func aFailedAccountLookupIsANoteNotAFailure() async throws {
+        transport.on("POST", "/v1/auth/mtls/claim", reply: .json(200, #"{"success":true,"token":"tok.handoff"}"#))
+        transport.on("GET", "/v1/account/profile", reply: .json(404, #"{"error":"Not found"}"#))
+        let (console, screen) = Console.recording()
+        var context = HappyContext.test(
+            home: sandbox.home, console: console, transport: transport, browser: AnsweringBrowser(query: "code=c"))
+        context.timing = .live()
+        let options = LoginOptions(server: .test(server)) {
+            $0.method = .certificate
+            $0.timeout = .seconds(30)
+        }
+        try await LoginFlow(options: options, context: context).run()
+        #expect(screen.err.contains { $0.hasPrefix("Could not ask the server which account this is") })
+        #expect(sandbox.read(sandbox.home.accessKeyPath) == "{\n  \"token\": \"tok.handoff\"\n}")
         transport.verifyConsumed()
     }
 

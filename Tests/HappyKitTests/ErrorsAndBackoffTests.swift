@@ -96,10 +96,11 @@ import Testing
     }
 
     @Test func exitStatusesAreTheSysexitsCodes() {
-        #expect(HappyKit.ExitStatus.allCases.map(\.rawValue) == [0, 1, 64, 69, 75, 76, 77, 129, 130, 143])
+        #expect(HappyKit.ExitStatus.allCases.map(\.rawValue) == [0, 1, 64, 69, 74, 75, 76, 77, 129, 130, 143])
         #expect(
             HappyKit.ExitStatus.allCases.map { "\($0)" } == [
-                "ok", "failure", "usage", "unavailable", "timedOut", "badResponse", "refused", "hungUp", "interrupted",
+                "ok", "failure", "usage", "unavailable", "ioError", "timedOut", "badResponse", "refused", "hungUp",
+                "interrupted",
                 "terminated",
             ])
     }

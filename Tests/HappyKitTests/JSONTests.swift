@@ -135,4 +135,32 @@ import Testing
         #expect(value["missing"] == nil)
         #expect(JSONValue.array([])["s"] == nil)
     }
+
+    /// An object of distinct keys parses in linear time (a key index, not a scan per key): four times the keys take
+    /// far less than sixteen times as long (a debug build is too slow for an absolute bound; the release binary's is
+    /// in IntegrationTests). The last duplicate still wins, in the first one's place.
+    @Test func parsesManyDistinctKeysInLinearTime() throws {
+        func object(bytes: Int) -> (String, Int) {
+            var text = "{\"dup\":1"
+            var n = 0
+            while text.utf8.count < bytes {
+                text += ",\"k\(n)\":\(n)"
+                n += 1
+            }
+            return (text + ",\"dup\":2}", n)
+        }
+        let clock = ContinuousClock()
+        let (small, _) = object(bytes: 1 << 18)
+        let (large, n) = object(bytes: 1 << 20)
+        let smallStart = clock.now
+        _ = try JSONParser.parse(small)
+        let smallTook = clock.now - smallStart
+        let largeStart = clock.now
+        let value = try JSONParser.parse(large)
+        let largeTook = clock.now - largeStart
+        guard case .object(let pairs) = value else { Issue.record("not an object"); return }
+        #expect(pairs.count == n + 1)
+        #expect(pairs.first?.0 == "dup" && value["dup"] == .number("2"))
+        #expect(largeTook < smallTook * 8, "1 MiB took \(largeTook), 256 KiB \(smallTook)")
+    }
 }

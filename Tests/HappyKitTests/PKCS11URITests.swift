@@ -7,14 +7,45 @@ import Testing
     @Test func keepsPathAttributesAndSelectsEachObjectType() throws {
         let uri = try PKCS11URI("pkcs11:token=My%20Token;object=device;id=%01%ff;type=cert?module-name=softhsm2")
         #expect(uri["token"] == "My Token" && uri["object"] == "device")
-        #expect(uri.description == "pkcs11:token=My%20Token;object=device;id=%01%ff;type=cert?module-name=softhsm2")
-        #expect(uri.selecting(type: "private") == "pkcs11:token=My%20Token;object=device;id=%01%ff;type=private")
-        #expect(uri.selecting(type: "cert") == "pkcs11:token=My%20Token;object=device;id=%01%ff;type=cert")
+        #expect(uri.normalized == "pkcs11:token=My%20Token;object=device;id=%01%FF;type=cert?module-name=softhsm2")
+        #expect(uri.selecting(type: "private") == "pkcs11:token=My%20Token;object=device;id=%01%FF;type=private")
+        #expect(uri.selecting(type: "cert") == "pkcs11:token=My%20Token;object=device;id=%01%FF;type=cert")
     }
 
-    @Test func dropsPinSourceFromWhatIsStored() throws {
-        let uri = try PKCS11URI("pkcs11:token=t;object=o?pin-source=file:/run/pin&module-name=p11-kit-proxy")
-        #expect(uri.description == "pkcs11:token=t;object=o?module-name=p11-kit-proxy")
+    /// One spelling for what is used and stored: names lower-case, hex upper-case, unreserved bytes decoded.
+    @Test func normalisesNamesAndPercentEncoding() throws {
+        let uri = try PKCS11URI("PKCS11:Token=My%20T%6fken;OBJECT=a%2fb;id=%0a?Module-Path=/usr/lib/x%20y.so")
+        #expect(uri.normalized == "pkcs11:token=My%20Token;object=a%2Fb;id=%0A?module-path=/usr/lib/x%20y.so")
+        #expect(try PKCS11URI(uri.normalized).normalized == uri.normalized)
+    }
+
+    /// Every pin-* attribute, anywhere, in any case, its name percent-encoded or not; the PIN never in the message.
+    @Test(arguments: [
+        "pkcs11:token=t;object=o;pin-source=file:/run/pin1234", "pkcs11:token=t;object=o?pin-source=file:/pin1234",
+        "pkcs11:token=t;object=o;PIN-Source=/pin1234", "pkcs11:token=t;object=o;pin%2Dsource=/pin1234",
+        "pkcs11:token=t;object=o;%70in-value=1234", "pkcs11:token=t;object=o?PIN-VALUE=1234",
+        "pkcs11:token=t;object=o;pin-value=12 34", "pkcs11:token=t;pin-foo=1234;object=o",
+    ])
+    func refusesEveryPinAttribute(text: String) {
+        #expect {
+            _ = try PKCS11URI(text)
+        } throws: { error in
+            guard let error = error as? HappyError, error.exitStatus == .usage else { return false }
+            return error.userMessage.contains("pin-") && !error.userMessage.contains("1234")
+        }
+    }
+
+    @Test(arguments: [
+        "pkcs11:token=a;token=b;object=o", "pkcs11:token=a;TOKEN=b", "pkcs11:token=a;tok%65n=b",
+        "pkcs11:token=a?module-name=x&module-name=y",
+    ])
+    func refusesARepeatedAttribute(text: String) {
+        #expect {
+            _ = try PKCS11URI(text)
+        } throws: { error in
+            (error as? HappyError)?.exitStatus == .usage
+                && (error as? HappyError)?.userMessage.contains("more than once") == true
+        }
     }
 
     @Test(arguments: [

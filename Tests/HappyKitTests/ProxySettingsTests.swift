@@ -109,6 +109,16 @@ import Testing
         #expect(error?.exitStatus == .usage)
     }
 
+    /// An https:// proxy would be spoken to in plain HTTP: refused in one line, its password never shown.
+    @Test func refusesAnHTTPSProxyInsteadOfSendingCredentialsInClear() throws {
+        let error = #expect(throws: HappyError.self) {
+            try proxy("https://api.example.com", ["https_proxy": "https://user:hunter2@proxy:3128"])
+        }
+        #expect(error?.exitStatus == .usage)
+        #expect(error?.userMessage.contains("https://***@proxy:3128") == true, "\(String(describing: error))")
+        #expect(error?.userMessage.contains("hunter2") == false)
+    }
+
     @Test func hidesThePasswordOfABadProxySetting() throws {
         let error = #expect(throws: HappyError.self) {
             try proxy("https://api.example.com", ["https_proxy": "http://user:hunter2@:bad"])

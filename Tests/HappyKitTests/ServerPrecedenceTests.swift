@@ -104,7 +104,8 @@ import Testing
         }
         let report = StatusReport.load(context: .test(home: sandbox.home, environment: env))
         let json = try JSONParser.parse(report.json(now: TestTiming.defaultNow))
-        #expect(json["server"] == .object([("url", .string(url)), ("source", .string(source))]))
+        #expect(
+            json["server"] == .object([("url", .string(url)), ("source", .string(source)), ("valid", .bool(true))]))
         let (console, screen) = Console.recording()
         report.show(on: console, now: TestTiming.defaultNow)
         #expect(screen.out.contains("  Server: \(url) \(words)"))

@@ -33,7 +33,8 @@ import Testing
                     }
                     onSleep(n)
                 },
-                isAlive: { [alive] in alive.contains($0) }, pid: 777)
+                isAlive: { [alive] in alive.contains($0) }, pid: 777,
+                elapsed: { [self] in .milliseconds(100 * sleeps.current) })
         }
     }
 
@@ -114,6 +115,27 @@ import Testing
         let clock = Clock()
         #expect(throws: HappyError.self) { try SettingsLock(home: sandbox.home, environment: clock.environment) }
         #expect(sandbox.read(lockPath) == content)
+    }
+
+    /// The holder's pid is read like every other file: a lock of 2 MiB or a FIFO is not read (and never waited on).
+    @Test func aHugeOrStrangeLockIsNeverReadWhole() throws {
+        try FileManager.default.createDirectory(atPath: sandbox.home.path, withIntermediateDirectories: true)
+        try sandbox.write(String(repeating: "7", count: 2 << 20), to: lockPath)
+        #expect(SettingsLock.pid(in: lockPath) == nil)
+        unlink(lockPath)
+        #expect(mkfifo(lockPath, 0o600) == 0)
+        #expect(SettingsLock.pid(in: lockPath) == nil)
+    }
+
+    /// The 5 s are a deadline: sleeps that overrun (a loaded machine) mean fewer tries, not a longer wait.
+    @Test func theWaitIsADeadlineNotARetryCount() throws {
+        try makeLock("")
+        let sleeps = Locked(0)
+        let environment = SettingsLock.Environment(
+            now: { Date() }, sleep: { _ in sleeps.withLock { $0 += 1 } }, isAlive: { _ in true }, pid: 777,
+            elapsed: { .seconds(sleeps.current) })  // each 100 ms sleep takes a whole second
+        #expect(throws: HappyError.self) { try SettingsLock(home: sandbox.home, environment: environment) }
+        #expect(sleeps.current == 5)
     }
 
     @Test func takesTheLockOnceTheHolderRemovesIt() throws {

@@ -87,7 +87,8 @@ import Testing
         #expect(
             screen.out == [
                 "Authentication Status", "", "✓ Authenticated (legacy)", "  Token: tok....", "✓ Machine registered",
-                "  Machine ID: m-42", "  Host: test-host", "  Server: https://api.cluster-fluster.com (default)", "",
+                "  Machine ID: m-42", "  Host: test-host", "  Server: https://api.cluster-fluster.com (default)",
+                "  Web app: https://app.happy.engineering (default)", "",
                 "  Data directory: \(sandbox.home.path)",
                 "✗ Daemon not running",
             ])

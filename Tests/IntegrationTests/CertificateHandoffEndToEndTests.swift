@@ -67,10 +67,12 @@ struct CertificateHandoffEndToEndTests {
         let scratch = try Scratch()
         let login = try await startLogin(server.url, scratch)
         #expect(login.startURL.hasPrefix(server.url + "/v1/auth/mtls/start?returnTo=http%3A%2F%2F127.0.0.1%3A"))
-        // $BROWSER was given exactly the printed URL.
+        // $BROWSER was given a private page that redirects to the printed URL, never the URL itself (README).
         try await Task.sleep(for: .milliseconds(200))
         let opened = try String(contentsOfFile: scratch.path + "/opened", encoding: .utf8)
-        #expect(opened == login.startURL + "\n")
+        #expect(opened.hasPrefix("file:///") && !opened.contains("returnTo"), "\(opened)")
+        let page = String(opened.dropFirst("file://".count).dropLast())
+        #expect(try String(contentsOfFile: page, encoding: .utf8).contains("location.replace(\"\(login.startURL)\")"))
 
         let hops = try await TestBrowser(identity: "alice").visit(login.startURL)
         #expect(hops.map(\.status) == [302, 302, 200], "\(hops.map { ($0.url, $0.status, $0.location) })")
@@ -80,6 +82,7 @@ struct CertificateHandoffEndToEndTests {
 
         #expect(await login.process.wait(seconds: 30) == 0, "stderr: \(login.process.stderr)")
         #expect(login.process.stdout.contains("Logged in with the browser's certificate (keyless)"))
+        #expect(!FileManager.default.fileExists(atPath: page), "the redirect page outlived the login")
         let json = try JSONParser.parse(try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8))
         let token = try #require(json["token"]?.stringValue)
         #expect(json["secret"] == nil && json["encryption"] == nil)

@@ -75,7 +75,9 @@ struct SettingsEndToEndTests {
             Binaries.happy, ["auth", "status", "--json"], environment: env, in: scratch.path)
         #expect(status.status == 0)
         let report = try JSONParser.parse(status.stdout.trimmingCharacters(in: .newlines))
-        #expect(report["server"] == .object([("url", .string(server.url)), ("source", .string("settings"))]))
+        #expect(
+            report["server"]
+                == .object([("url", .string(server.url)), ("source", .string("settings")), ("valid", .bool(true))]))
         let text = try await Spawned.run(Binaries.happy, ["auth", "status"], environment: env, in: scratch.path)
         #expect(text.stdout.contains("Server: \(server.url) (from serverUrl in settings.json)"), "\(text.stdout)")
         let overridden = try await Spawned.run(

@@ -22,7 +22,8 @@ extension HappyCommand {
         context.signals = signals.guard
         let work = Task { await execute(in: context) }
         signals.onSignal { work.cancel() }
-        let status = await work.value
+        var status = await work.value
+        if status == .ok || status == .failure { status = StandardOutput.checked(status) }  // stdout failed: 74
         if status == .interrupted, let signal = signals.received { throw ExitCode(128 + signal) }
         if status != .ok { throw ExitCode(status.rawValue) }
     }

@@ -22,13 +22,18 @@ enum LiveConsole {
             width: stdoutTTY ? terminalWidth() : nil)
     }
 
-    /// One write(2) per call, retried on EINTR and short writes: nothing buffered, nothing lost at exit.
+    /// One write(2) per call, retried on EINTR and short writes: nothing buffered, nothing lost at exit. A failure on
+    /// stdout is recorded (`StandardOutput`), so the command exits 74 instead of 0.
     static func write(_ text: String, to fd: Int32) {
         var bytes = Array(text.utf8)
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 { if errno == EINTR { continue }; return }
+            if n < 0 {
+                if errno == EINTR { continue }
+                StandardOutput.recordFailure(fd: fd, errno: errno)
+                return
+            }
             offset += n
         }
         bytes.removeAll()

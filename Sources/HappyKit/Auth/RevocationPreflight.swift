@@ -29,7 +29,7 @@ struct RevocationPreflight {
     func check(leafDER: [UInt8], issuerDER: [UInt8]?) async throws {
         guard mode != .off else { return }
         try LazyCrypto.load()
-        guard let url = OCSPQuery.responderURL(leafDER: leafDER) else {
+        guard let rawURL = OCSPQuery.responderURL(leafDER: leafDER) else {
             return try inconclusive("the certificate names no OCSP responder")
         }
         guard let issuerDER else {
@@ -38,11 +38,16 @@ struct RevocationPreflight {
                     + "the PEM file or PKCS#12 bundle)")
         }
         let query = try OCSPQuery(leafDER: leafDER, issuerDER: issuerDER)
-        guard url.lowercased().hasPrefix("http://") || url.lowercased().hasPrefix("https://") else {
-            return try inconclusive("the certificate's OCSP responder \(url.prefix(80)) is not an http(s) URL")
+        // The URL comes from the certificate: shown only escaped, and used only once it passes the same rules as a
+        // server URL (http(s), a host, no spaces or control characters, no user name).
+        let url = TerminalText.excerpt(rawURL, limit: 120)
+        guard (try? ServerURL.validated(rawURL, source: "the OCSP responder URL")) != nil,
+            let components = URLComponents(string: rawURL), components.host?.isEmpty == false
+        else {
+            return try inconclusive("the certificate's OCSP responder \(url) is not a valid http(s) URL")
         }
         let request = HTTPRequest(
-            method: "POST", url: url,
+            method: "POST", url: rawURL,
             headers: ["Content-Type": "application/ocsp-request", "Accept": "application/ocsp-response"],
             body: query.requestDER, timeout: min(Self.timeout, try deadline.remaining()))
         let response: HTTPResponse
@@ -60,7 +65,7 @@ struct RevocationPreflight {
         guard response.status == 200 else {
             return try inconclusive("the OCSP responder \(url) answered HTTP \(response.status)")
         }
-        switch query.evaluate(responseDER: response.body) {
+        switch query.evaluate(responseDER: response.body, requireProvenFreshness: mode == .strict) {
         case .good:
             context.console.err("Revocation check (OCSP, \(url)): not revoked.")
         case .revoked(let at, let reason):

@@ -39,7 +39,16 @@ extension StatusReport {
             console.out("\(console.crossMark) No machine ID")
         }
         console.out("  Host: \(e(host))")
-        console.out("  Server: \(e(server.url)) (\(serverOrigin))")
+        for (label, url) in [("Server", serverURL), ("Web app", webappURL)] {
+            let origin = Self.origin(url.source, which: label == "Server" ? "server" : "webapp")
+            if let problem = url.problem {
+                console.out(
+                    "  \(label): \(e(url.shown)) (\(origin)) "
+                        + console.paint("invalid: \(e(problem)); login would refuse it", .red))
+            } else {
+                console.out("  \(label): \(e(url.shown)) (\(origin))")
+            }
+        }
         console.out("")
         console.out("  Data directory: \(e(dataDirectory))")
         if daemonRunning {
@@ -59,7 +68,8 @@ extension StatusReport {
             ("machineId", machineId.map { .string($0) } ?? .null),
             ("host", .string(host)),
             ("dataDirectory", .string(dataDirectory)),
-            ("server", .object([("url", .string(server.url)), ("source", .string(server.source.rawValue))])),
+            ("server", serverURL.json),
+            ("webapp", webappURL.json),
             (
                 "daemon",
                 .object(
@@ -86,11 +96,13 @@ extension StatusReport {
     }
 
     /// Where the server came from, in words (`--json` says `flag`, `environment`, `settings` or `default`).
-    var serverOrigin: String {
-        switch server.source {
+    var serverOrigin: String { Self.origin(server.source, which: "server") }
+
+    static func origin(_ source: ResolvedURL.Source, which: String) -> String {
+        switch source {
         case .flag: "from --server"
-        case .environment: "from HAPPY_SERVER_URL"
-        case .settings: "from serverUrl in settings.json"
+        case .environment: which == "server" ? "from HAPPY_SERVER_URL" : "from HAPPY_WEBAPP_URL"
+        case .settings: which == "server" ? "from serverUrl in settings.json" : "from webappUrl in settings.json"
         case .default: "default"
         }
     }

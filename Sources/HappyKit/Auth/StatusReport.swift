@@ -15,6 +15,10 @@ public struct StatusReport: Sendable {
     public var certificate: CertificateLoginMetadata?
     /// The server a login or approve would use now, and where it came from (status has no --server flag).
     public var server: ResolvedURL
+    /// The server and web app URLs as shown: redacted, and marked invalid with the reason when login would refuse them.
+    public var serverURL: StatusURL { StatusURL(server, which: "server") }
+    public var webapp = ResolvedURL(url: ResolvedURL.defaultWebapp, source: .default)
+    public var webappURL: StatusURL { StatusURL(webapp, which: "webapp") }
     /// ssh-style warnings about the home's permissions (stderr; `warnings` in JSON).
     public var warnings: [String] = []
     /// A problem reading the files (corrupt access.key, unreadable settings), as one line.
@@ -45,6 +49,7 @@ public struct StatusReport: Sendable {
         report.machineId = settings?.machineId
         report.warnings = home.permissionWarnings()
         report.server = ResolvedURL.server(flag: nil, environment: context.environment, settings: settings)
+        report.webapp = ResolvedURL.webapp(environment: context.environment, settings: settings)
         switch DaemonState.read(from: home) {
         case .none: break
         case .invalid(let why): report.daemonNote = why

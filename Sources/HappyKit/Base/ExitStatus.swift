@@ -4,6 +4,8 @@ public enum ExitStatus: Int32, Error, Sendable, CaseIterable {
     case failure = 1
     case usage = 64
     case unavailable = 69
+    /// EX_IOERR: stdout could not be written (`/dev/full`, closed), so the report or version never arrived.
+    case ioError = 74
     case timedOut = 75
     case badResponse = 76
     case refused = 77

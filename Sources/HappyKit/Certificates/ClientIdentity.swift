@@ -45,7 +45,7 @@ public struct ClientIdentity: Sendable {
         let issuer = OCSPQuery.issuer(of: der, among: onToken.filter { $0 != der })
         return ClientIdentity(
             info: try ClientCertificateInfo(derEncoded: der), certificateChainDER: [der] + (issuer.map { [$0] } ?? []),
-            privateKeyDER: nil, warnings: [], tokenSigner: signer, tokenURI: uri.description)
+            privateKeyDER: nil, warnings: [], tokenSigner: signer, tokenURI: uri.normalized)
     }
 
     /// Loads a PEM certificate (the key in the same file or in `keyPath`) or a PKCS#12 bundle; the format comes from

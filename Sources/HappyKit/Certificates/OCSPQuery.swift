@@ -69,8 +69,19 @@ final class OCSPQuery {
         OpenSSLErrors.clear()
     }
 
-    /// The verified meaning of a responder's DER answer. Anything that cannot be trusted is `.unknown` with a reason.
-    func evaluate(responseDER: [UInt8], clockSkewSeconds: Int = 300) -> RevocationStatus {
+    /// How old an answer without `nextUpdate` may be (its `thisUpdate`, beyond the clock skew). RFC 6960 reads a
+    /// missing nextUpdate as "newer information is always available", so such an answer is only as good as it is
+    /// fresh: without this bound, a "good" captured before the revocation could be replayed for ever (OpenSSL's
+    /// `-status_age`).
+    static let maximumAgeWithoutNextUpdate = 3600
+
+    /// The verified meaning of a responder's DER answer. Anything that cannot be trusted is `.unknown` with a reason:
+    /// a bad signature, a nonce not ours, an answer past its nextUpdate, or without one older than
+    /// `maximumAgeWithoutNextUpdate`. `requireProvenFreshness` (strict) also wants the answer to prove it was made for
+    /// this request or within a stated validity: our nonce echoed, or a nextUpdate.
+    func evaluate(responseDER: [UInt8], clockSkewSeconds: Int = 300, requireProvenFreshness: Bool = false)
+        -> RevocationStatus
+    {
         defer { OpenSSLErrors.clear() }
         let parsed = responseDER.withUnsafeBytes { raw -> OpaquePointer? in
             var cursor = raw.baseAddress?.assumingMemoryBound(to: UInt8.self) as UnsafePointer<UInt8>?
@@ -88,7 +99,8 @@ final class OCSPQuery {
         }
         defer { OCSP_BASICRESP_free(basic) }
         // 1: our nonce came back; 2 or -1: no nonce in the answer (pre-signed responses); 0: a different nonce.
-        guard OCSP_check_nonce(request, basic) != 0 else {
+        let nonce = OCSP_check_nonce(request, basic)
+        guard nonce != 0 else {
             return .unknown("the answer's nonce is not ours (a replay?)")
         }
         guard verifySignature(basic) else {
@@ -103,17 +115,27 @@ final class OCSPQuery {
         guard
             OCSP_resp_find_status(basic, certificateID, &certStatus, &reason, &revokedAt, &thisUpdate, &nextUpdate) == 1
         else { return .unknown("the answer does not mention this certificate") }
-        guard OCSP_check_validity(thisUpdate, nextUpdate, clockSkewSeconds, -1) == 1 else {
-            return .unknown("the answer is stale or not yet valid")
-        }
-        switch certStatus {
-        case happy_V_OCSP_CERTSTATUS_GOOD():
-            return .good
-        case happy_V_OCSP_CERTSTATUS_REVOKED():
+        // A verified "revoked" stands however old it is: a revocation is never undone.
+        if certStatus == happy_V_OCSP_CERTSTATUS_REVOKED() {
             let name =
                 reason >= 0
                 ? OCSP_crl_reason_str(Int(reason)).map { String(cString: $0) } ?? "unspecified" : "unspecified"
             return .revoked(at: revokedAt.flatMap(Self.date), reason: name)
+        }
+        let maximumAge = nextUpdate == nil ? Self.maximumAgeWithoutNextUpdate : -1
+        guard OCSP_check_validity(thisUpdate, nextUpdate, clockSkewSeconds, maximumAge) == 1 else {
+            return .unknown(
+                nextUpdate == nil
+                    ? "the answer is stale (made more than \(Self.maximumAgeWithoutNextUpdate / 60) minutes ago, with "
+                        + "no nextUpdate) or not yet valid"
+                    : "the answer is stale (past its nextUpdate) or not yet valid")
+        }
+        if requireProvenFreshness, nonce != 1, nextUpdate == nil {
+            return .unknown("the answer carries neither our nonce nor a nextUpdate, so its freshness is unproven")
+        }
+        switch certStatus {
+        case happy_V_OCSP_CERTSTATUS_GOOD():
+            return .good
         default:
             return .unknown("the responder does not know this certificate")
         }

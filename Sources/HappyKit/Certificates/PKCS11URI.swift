@@ -2,11 +2,15 @@ import FoundationEssentials
 
 /// An RFC 7512 `pkcs11:` URI naming a certificate and its private key on a token (PROTOCOL §6): path attributes
 /// (`token`, `object`, `id`, `serial`, `manufacturer`, `model`, `type`, …) separated by `;`, query attributes after `?`
-/// separated by `&`. A `pin-value` is refused: the URI travels in argv, which other users can read.
+/// separated by `&`. Every `pin-*` attribute (`pin-value`, `pin-source`, in the path or the query, in any case, its
+/// name percent-encoded or not) is refused: the URI travels in argv, which other users can read, and the PIN comes
+/// only from `--cert-password-file`, `HAPPY_CERT_PASSWORD` or the prompt. A repeated attribute is refused too (readers
+/// disagree on which one wins). What is kept and stored is `normalized`.
 public struct PKCS11URI: Equatable, Sendable {
-    /// Path attributes in URI order, values as written (still percent-encoded: `id` may hold any bytes).
+    /// Path attributes in URI order, names lower-cased and decoded, values percent-encoded canonically (`id` may
+    /// hold any bytes).
     public let attributes: [(name: String, value: String)]
-    /// Query attributes other than PINs (`module-name`, `module-path`), as written.
+    /// Query attributes (`module-name`, `module-path`), normalised the same way.
     public let query: [(name: String, value: String)]
 
     public static func == (a: PKCS11URI, b: PKCS11URI) -> Bool {
@@ -16,7 +20,8 @@ public struct PKCS11URI: Equatable, Sendable {
     /// Whether `text` is meant as a token URI rather than a file.
     public static func isURI(_ text: String) -> Bool { text.lowercased().hasPrefix("pkcs11:") }
 
-    /// Parses `text`; throws `HappyError.usage` (exit 64) for a malformed URI or one carrying `pin-value`.
+    /// Parses `text`; throws `HappyError.usage` (exit 64) for a malformed URI, one carrying any `pin-*` attribute, or
+    /// one naming an attribute twice.
     public init(_ text: String) throws {
         guard Self.isURI(text) else { throw HappyError.usage("\(text.prefix(40)) is not a pkcs11: URI") }
         let body = text.dropFirst("pkcs11:".count)
@@ -24,19 +29,31 @@ public struct PKCS11URI: Equatable, Sendable {
         func pairs(_ text: Substring, separator: Character) throws -> [(name: String, value: String)] {
             try text.split(separator: separator).map { item in
                 let kv = item.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                guard kv.count == 2, !kv[0].isEmpty,
-                    let name = String(kv[0]).percentDecoded?.lowercased(),
-                    Self.isWellFormed(kv[1])
-                else { throw HappyError.usage("--cert: malformed pkcs11: URI attribute \"\(item.prefix(40))\"") }
-                return (name, String(kv[1]))
+                let malformed = HappyError.usage(
+                    "--cert: malformed pkcs11: URI attribute \"\(TerminalText.excerpt(kv[0], limit: 40))\"")
+                guard !kv[0].isEmpty, Self.isWellFormed(kv[0]), let name = String(kv[0]).percentDecoded?.lowercased()
+                else { throw malformed }
+                // Checked before the value is looked at: a PIN never reaches a message.
+                guard !name.hasPrefix("pin-") else {
+                    throw HappyError.usage(
+                        "--cert: the pkcs11: URI carries \(TerminalText.excerpt(name, limit: 20)), which happy does not "
+                            + "take (the command line is visible to other users, and a pin-source could point "
+                            + "anywhere); remove it and give the PIN with --cert-password-file, HAPPY_CERT_PASSWORD "
+                            + "or the prompt")
+                }
+                guard kv.count == 2, Self.isWellFormed(kv[1]) else { throw malformed }
+                return (name, Self.canonical(kv[1], keeping: separator == ";" ? ":@" : ":@/"))
             }
         }
         let path = try pairs(parts[0], separator: ";")
         let queryPairs = parts.count > 1 ? try pairs(parts[1], separator: "&") : []
-        if path.contains(where: { $0.name == "pin-value" }) || queryPairs.contains(where: { $0.name == "pin-value" }) {
-            throw HappyError.usage(
-                "--cert: the pkcs11: URI carries pin-value, and the command line is visible to other users; remove "
-                    + "it and give the PIN with --cert-password-file, HAPPY_CERT_PASSWORD or the prompt")
+        for list in [path, queryPairs] {
+            var seen = Set<String>()
+            for (name, _) in list where !seen.insert(name).inserted {
+                throw HappyError.usage(
+                    "--cert: the pkcs11: URI names \(TerminalText.excerpt(name, limit: 20)) more than once; give each "
+                        + "attribute once")
+            }
         }
         if let type = path.first(where: { $0.name == "type" })?.value,
             !["cert", "private", "public"].contains(type)
@@ -48,8 +65,13 @@ public struct PKCS11URI: Equatable, Sendable {
             throw HappyError.usage("--cert: the pkcs11: URI selects nothing; name at least token= and object= (or id=)")
         }
         attributes = path
-        query = queryPairs.filter { !$0.name.hasPrefix("pin-") }
+        query = queryPairs
     }
+
+    /// The URI in one canonical spelling, as used and as stored in `access.key`: `pkcs11:`, the path attributes in
+    /// the order given, then the query; names lower-case; values percent-encoded with upper-case hex for every byte
+    /// but the unreserved ones (and `:` `@`, plus `/` in the query). Never holds a PIN attribute.
+    public var normalized: String { Self.render(attributes, query: query) }
 
     /// The percent-decoded value of a path attribute (nil when absent or not UTF-8).
     public subscript(name: String) -> String? { attributes.first { $0.name == name }?.value.percentDecoded }
@@ -72,8 +94,38 @@ public struct PKCS11URI: Equatable, Sendable {
         return true
     }
 
-    /// The URI as given, without PIN attributes (`pin-source` too), for `access.key` and messages.
-    public var description: String { Self.render(attributes, query: query) }
+    /// `normalized`, for messages.
+    public var description: String { normalized }
+
+    /// `value` (well-formed) decoded and encoded again: unreserved bytes and `extra` as they are, every other byte
+    /// as `%XX`.
+    private static func canonical(_ value: Substring, keeping extra: String) -> String {
+        var decoded: [UInt8] = []
+        let bytes = Array(value.utf8)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%"), index + 2 < bytes.count,
+                let byte = UInt8(String(decoding: bytes[(index + 1)...(index + 2)], as: UTF8.self), radix: 16)
+            {
+                decoded.append(byte)
+                index += 3
+            } else {
+                decoded.append(bytes[index])
+                index += 1
+            }
+        }
+        let kept = Set(("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~" + extra).utf8)
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in decoded {
+            if kept.contains(byte) {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     /// The URI selecting the object of `type` (`cert` or `private`) with the same other path attributes.
     func selecting(type: String) -> String {

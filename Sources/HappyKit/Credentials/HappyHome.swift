@@ -79,7 +79,16 @@ public struct HappyHome: Sendable, Equatable {
                 "\(path) is accessible by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
                     + "run `chmod 700 \(path)`")
         }
-        if stat(accessKeyPath, &info) == 0, info.st_mode & 0o077 != 0 {
+        if lstat(accessKeyPath, &info) == 0, info.st_mode & S_IFMT != S_IFREG, info.st_mode & S_IFMT != S_IFLNK {
+            // A FIFO, a directory or a device is no credential at all: say what it is, not what its mode is.
+            warnings.append(
+                "\(accessKeyPath) is \(BoundedFile.kindName(info.st_mode & S_IFMT)), not a regular file; "
+                    + "remove it and log in again")
+        } else if stat(accessKeyPath, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+            warnings.append(
+                "\(accessKeyPath) leads to \(BoundedFile.kindName(info.st_mode & S_IFMT)), not a regular file; "
+                    + "remove it and log in again")
+        } else if stat(accessKeyPath, &info) == 0, info.st_mode & 0o077 != 0 {
             warnings.append(
                 "\(accessKeyPath) is readable by group or others (mode \(String(info.st_mode & 0o777, radix: 8))); "
                     + "run `chmod 600 \(accessKeyPath)`")

@@ -2,8 +2,8 @@ import FoundationEssentials
 import Glibc
 
 /// `settings.json.lock`, the lock the TypeScript CLI's `updateSettings` takes around every settings.json update
-/// (PROTOCOL §3), taken the same way: created with O_CREAT|O_EXCL|O_WRONLY, retried every 100 ms for up to 5 s,
-/// removed after the write. A lock older than 10 s (mtime) is stale and removed, as the TypeScript CLI does; so is a
+/// (PROTOCOL §3), taken the same way: created with O_CREAT|O_EXCL|O_WRONLY, retried every 100 ms until a deadline
+/// 5 s away (on the monotonic clock: slow retries cannot stretch it), removed after the write. A lock older than 10 s (mtime) is stale and removed, as the TypeScript CLI does; so is a
 /// lock holding the pid of a process that no longer exists. An empty or young lock is the TypeScript CLI's normal lock
 /// and is only ever waited for. Ours holds our pid, for diagnostics. Taken after `HomeLock`, before anything is
 /// written.
@@ -14,15 +14,19 @@ public final class SettingsLock: @unchecked Sendable {  // released once, by its
         public var sleep: @Sendable (Duration) -> Void
         public var isAlive: @Sendable (Int32) -> Bool
         public var pid: Int32
+        /// Time since some fixed point, for the 5 s deadline; by default derived from `now`.
+        public var elapsed: @Sendable () -> Duration
 
         public init(
             now: @escaping @Sendable () -> Date, sleep: @escaping @Sendable (Duration) -> Void,
-            isAlive: @escaping @Sendable (Int32) -> Bool, pid: Int32
+            isAlive: @escaping @Sendable (Int32) -> Bool, pid: Int32, elapsed: (@Sendable () -> Duration)? = nil
         ) {
             self.now = now
             self.sleep = sleep
             self.isAlive = isAlive
             self.pid = pid
+            let origin = now()
+            self.elapsed = elapsed ?? { .seconds(now().timeIntervalSince(origin)) }
         }
 
         /// The real clock (the lock's mtime is wall time), `kill(pid, 0)`, and this process.
@@ -35,12 +39,17 @@ public final class SettingsLock: @unchecked Sendable {  // released once, by its
                 while nanosleep(&request, &remaining) != 0, errno == EINTR { request = remaining }
             },
             isAlive: ProcessControl.live().isAlive,
-            pid: getpid())
+            pid: getpid(),
+            elapsed: {
+                var spec = timespec()
+                clock_gettime(CLOCK_MONOTONIC, &spec)
+                return .seconds(spec.tv_sec) + .nanoseconds(spec.tv_nsec)
+            })
     }
 
-    /// The TypeScript CLI's constants: 50 attempts 100 ms apart (5 s), stale after 10 s.
+    /// The TypeScript CLI's constants: attempts 100 ms apart for 5 s, stale after 10 s.
     static let retryInterval = Duration.milliseconds(100)
-    static let attempts = 50
+    static let waitLimit = Duration.seconds(5)
     static let staleAfter: TimeInterval = 10
 
     public let path: String
@@ -52,7 +61,8 @@ public final class SettingsLock: @unchecked Sendable {  // released once, by its
     public init(home: HappyHome, environment: Environment = .live, onWait: (String) -> Void = { _ in }) throws {
         path = home.settingsPath + ".lock"
         pid = environment.pid
-        var attempt = 0
+        let end = environment.elapsed() + Self.waitLimit
+        var waited = false
         var holder = "another process"
         while true {
             let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o600)
@@ -67,12 +77,12 @@ public final class SettingsLock: @unchecked Sendable {  // released once, by its
                 throw HappyError.fileProblem(
                     path: path, reason: "cannot create the lock (\(String(cString: strerror(errno))))")
             }
-            guard attempt < Self.attempts else { break }
-            if attempt == 0 {
+            guard environment.elapsed() < end else { break }
+            if !waited {
                 holder = Self.holder(of: path)
                 onWait(holder)
+                waited = true
             }
-            attempt += 1
             environment.sleep(Self.retryInterval)
             Self.removeIfStale(path, environment: environment)
         }
@@ -97,9 +107,11 @@ public final class SettingsLock: @unchecked Sendable {  // released once, by its
         return "another program (such as the TypeScript happy CLI)"
     }
 
-    /// The pid a lock holds, when it holds one (ours do; the TypeScript CLI's are empty).
+    /// The pid a lock holds, when it holds one (ours do; the TypeScript CLI's are empty). Read like every other file
+    /// of the home (`BoundedFile`: a regular file of at most 1 MiB, opened without blocking), so a huge lock or a
+    /// FIFO in its place costs nothing.
     static func pid(in path: String) -> Int32? {
-        guard let data = FileManager.default.contents(atPath: path), data.count <= 32 else { return nil }
+        guard let data = try? BoundedFile.read(path), data.count <= 32 else { return nil }
         let text = String(decoding: data, as: UTF8.self).trimmingWhitespaceAndNewlines()
         guard let pid = Int32(text), pid > 0 else { return nil }  // Int32(String) returns nil when out of range
         return pid

@@ -19,6 +19,20 @@ public struct ProfileReply: WireReply {
         githubLogin = json["github"]?["login"]?.stringValue
     }
 
+    /// "Ada Lovelace (@ada)", "@ada", "Ada", or "account 42", cut and escaped for the terminal; nil when the profile
+    /// names nothing at all.
+    public var identityLine: String? {
+        let login = (githubLogin ?? username).flatMap { $0.isEmpty ? nil : "@" + $0 }
+        let text =
+            switch (displayName, login) {
+            case (let name?, let login?) where name != username: "\(name) (\(login))"
+            case (let name?, _): name
+            case (nil, let login?): login
+            case (nil, nil): id.map { "account \($0)" }
+            }
+        return text.map { TerminalText.excerpt($0, limit: 80) }
+    }
+
     /// "First Last", else the username; nil when the profile names nobody.
     public var displayName: String? {
         let name = [firstName, lastName].compactMap { $0?.trimmingWhitespace() }.filter { !$0.isEmpty }

@@ -6,6 +6,22 @@ extension HappyAPI {
         try await send("GET", "/v1/account/profile", body: nil, token: token, as: ProfileReply.self, timeout: timeout)
     }
 
+    /// Who `token` belongs to, in a few words for a line ("Ada Lovelace (@ada)"), asked within what is left of
+    /// `deadline`; the reason it could not be said otherwise (the caller's login stands either way).
+    func whoAmI(token: String, deadline: Deadline) async -> Result<String, HappyError> {
+        do {
+            let reply = try await deadline.bounding { try await accountProfile(token: token, timeout: $0) }
+            guard reply.status == 200, let who = reply.value?.identityLine else {
+                return .failure(.badResponse("GET /v1/account/profile answered HTTP \(reply.status)"))
+            }
+            return .success(who)
+        } catch let error as HappyError {
+            return .failure(error)
+        } catch {
+            return .failure(.badResponse("GET /v1/account/profile failed"))
+        }
+    }
+
     /// `GET /v1/machines/<machineId>`: 200 registered, 404 not (yet).
     public func machine(id machineId: String, token: String, timeout: Duration? = nil) async throws
         -> Reply<MachineReply>

@@ -38,8 +38,12 @@ public struct ProxySettings: Sendable, Equatable {
         guard let p = URLComponents(string: withScheme), let proxyHost = p.host, !proxyHost.isEmpty else {
             throw HappyError.usage("cannot understand the proxy setting \(Self.redact(raw)); expected http://host:port")
         }
-        guard p.scheme?.lowercased() == "http" || p.scheme?.lowercased() == "https" else {
-            throw HappyError.usage("only http:// proxies are supported, not \(p.scheme ?? "?")://")
+        // An https:// proxy would be spoken to in plain HTTP (credentials in clear): refused, not downgraded.
+        guard p.scheme?.lowercased() == "http" else {
+            throw HappyError.usage(
+                "only http:// proxies are supported, not \(TerminalText.excerpt(p.scheme ?? "?", limit: 12)):// "
+                    + "(\(TerminalText.excerpt(Self.redact(raw), limit: 80))); a TLS connection to the proxy is not "
+                    + "available, and its credentials must not travel in clear")
         }
         // `user` and `password` are already percent-decoded; decoding again would turn "100%" into nil.
         let credentials = p.user.map { u in p.password.map { "\(u):\($0)" } ?? u }

@@ -5,16 +5,40 @@ import Glibc
 public protocol BrowserOpener: Sendable {
     /// Returns whether a browser command was started.
     func open(_ url: String) -> Bool
+    /// Opens `url` without putting it in any process's argv (where every local user can read it): the browser is
+    /// given a private page that redirects to it (`BrowserRedirectPage`). Nil when no browser command started; the
+    /// caller removes the page once the browser is done with it.
+    func openPrivately(_ url: String) -> BrowserRedirectPage?
+}
+
+extension BrowserOpener {
+    /// Openers that start no process (test fakes) are handed the URL itself.
+    public func openPrivately(_ url: String) -> BrowserRedirectPage? { open(url) ? BrowserRedirectPage.none : nil }
 }
 
 /// `$BROWSER` (a command, or a `:`-separated list of them; `%s` is replaced by the URL), else `xdg-open`
-/// (`open` on macOS). The child's output goes to /dev/null and it is not waited on.
+/// (`open` on macOS). The child's output goes to /dev/null; a thread of its own reaps it whenever it exits.
 public struct SystemBrowserOpener: BrowserOpener {
     let environment: [String: String]
 
     public init(environment: [String: String]) { self.environment = environment }
 
     public func open(_ url: String) -> Bool {
+        launch(url)
+    }
+
+    /// Writes the redirect page and opens the browser on its `file://` URL; the page is removed again when no
+    /// browser command could be started.
+    public func openPrivately(_ url: String) -> BrowserRedirectPage? {
+        guard let page = try? BrowserRedirectPage(redirectingTo: url, environment: environment) else { return nil }
+        guard launch(page.fileURL) else {
+            page.remove()
+            return nil
+        }
+        return page
+    }
+
+    private func launch(_ url: String) -> Bool {
         var candidates: [String] = []
         if let b = environment["BROWSER"], !b.isEmpty { candidates += b.split(separator: ":").map(String.init) }
         #if os(macOS)
@@ -62,7 +86,14 @@ public struct SystemBrowserOpener: BrowserOpener {
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
         var pid: pid_t = 0
-        return posix_spawnp(&pid, argv[0], &actions, &attributes, &cArgs, environ) == 0
+        guard posix_spawnp(&pid, argv[0], &actions, &attributes, &cArgs, environ) == 0 else { return false }
+        // Reap the child whenever it exits (xdg-open at once, a cold-started browser much later): no zombie.
+        let child = pid
+        PThread.detach(name: "happy-reap", stackSize: 64 * 1024) {
+            var status: Int32 = 0
+            while waitpid(child, &status, 0) < 0 && errno == EINTR {}
+        }
+        return true
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np(actions, 3)` (2.34+, not in Swift's Glibc module, so found

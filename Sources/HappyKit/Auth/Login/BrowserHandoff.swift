@@ -10,7 +10,11 @@ struct BrowserHandoff: LoginStrategy {
         let url = Self.startURL(
             server: login.options.server, returnTo: "http://127.0.0.1:\(listener.port)\(listener.path)")
         console.out(url)
-        if login.options.openBrowser, login.context.browser.open(url) {
+        // The browser gets a private page that redirects to `url`, never `url` itself in its argv, which every local
+        // user can read in /proc (README, "Browser hand-off").
+        let page = login.options.openBrowser ? login.context.browser.openPrivately(url) : nil
+        defer { page?.remove() }
+        if page != nil {
             console.err(
                 "Opened the browser. Choose your device certificate when it asks; if it did not open, "
                     + "visit the URL above.")
@@ -22,7 +26,8 @@ struct BrowserHandoff: LoginStrategy {
         progress.start(timeoutSeconds: login.deadline.seconds)
         let callback: HandoffCallback
         do {
-            callback = try await login.deadline.waiting { try await listener.waitForCallback() }
+            let left = try login.deadline.remaining()
+            callback = try await login.deadline.waiting { try await listener.waitForCallback(within: left) }
             progress.clear()
         } catch {
             progress.clear()
@@ -40,12 +45,16 @@ struct BrowserHandoff: LoginStrategy {
             throw HappyError.refused(
                 "the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
         }
-        let token = try await login.withAPI { api in
+        let (token, account) = try await login.withAPI { api in
             let reply = try await login.deadline.bounding { try await api.mtlsClaim(code: code, timeout: $0) }
-            return try MTLSAnswer.claimedToken(from: reply, api: api)
+            let token = try MTLSAnswer.claimedToken(from: reply, api: api)
+            // Who the browser's certificate logged this machine in as: nothing else binds the code to this terminal.
+            let account = await api.whoAmI(token: token, deadline: login.deadline)
+            return (token, account)
         }
         return LoginCredentials(
-            accessKey: .keyless(token: token, metadata: nil), summary: "with the browser's certificate (keyless)")
+            accessKey: .keyless(token: token, metadata: nil), summary: "with the browser's certificate (keyless)",
+            account: account)
     }
 
     /// `<server>/v1/auth/mtls/start?returnTo=<percent-encoded loopback URL>`.

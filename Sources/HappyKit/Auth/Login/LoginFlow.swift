@@ -41,6 +41,8 @@ struct LoginCredentials: Sendable {
     let accessKey: AccessKey
     /// How the success line describes the login: "(legacy credentials)", "with the device certificate as … (keyless)".
     let summary: String
+    /// Who the server says this machine is logged in as, when the method asked (`GET /v1/account/profile`).
+    var account: Result<String, HappyError>? = nil
 }
 
 /// `happy auth login`, whatever the method (PROTOCOL §1, §2, §6): the one frame every login runs in.
@@ -84,6 +86,11 @@ public struct LoginFlow: Sendable {
             credentials.accessKey, console: context.console, signals: context.signals)
         let console = context.console
         console.out("\(console.checkMark) Logged in \(credentials.summary). Machine ID: \(machineId)")
+        switch credentials.account {
+        case .success(let who)?: console.out("The server logged this machine in as \(who).")
+        case .failure(let error)?: console.err("Could not ask the server which account this is (\(error.userMessage)).")
+        case nil: break
+        }
         console.err("Credentials saved in \(context.home.path). Check them any time with `happy auth status`.")
     }
 
