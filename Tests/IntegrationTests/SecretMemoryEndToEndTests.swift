@@ -61,6 +61,10 @@ struct SecretMemoryEndToEndTests {
         let json = try JSONParser.parse(String(contentsOfFile: accessKey, encoding: .utf8))
         let keyText = try #require(
             version == "--v1" ? json["secret"]?.stringValue : json["encryption"]?["machineKey"]?.stringValue)
+        if version == "--v1" {
+            // The legacy secret is the account's master secret, which the phone handed over.
+            #expect(keyText == server.secretBase64)
+        }
         let token = try #require(json["token"]?.stringValue)
         let key = try #require(Base64.decode(keyText))
         try #require(key.count == 32)
