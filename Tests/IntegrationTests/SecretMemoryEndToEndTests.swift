@@ -14,7 +14,6 @@ struct SecretMemoryEndToEndTests {
 
     @Test(
         .enabled(if: Probe.ptracePermitted, "ptrace is not permitted here: strace cannot hold the process"),
-        .disabled("issue 15: unfinished harness (opening /proc/<pid>/mem of the held process fails: EACCES)"),
         arguments: ["--v1", "--v2"])
     func afterTheWriteTheKeyIsOnlyInMemoryACoreDumpLeavesOut(version: String) async throws {
         try requireTool("/usr/bin/strace", package: "strace")
@@ -22,14 +21,17 @@ struct SecretMemoryEndToEndTests {
         defer { server.stopNow() }
         let scratch = try Scratch()
         let accessKey = scratch.home + "/access.key"
-        // -P: only the system calls naming access.key are traced, so only its rename is held (not settings.json's).
+        let log = scratch.path + "/strace"
+        // A fresh login commits settings.json, then access.key (CredentialsStore.store): the second rename of the
+        // thread that stores them is the one onto access.key, held on its way out. (strace 6.1's -P does not match
+        // a rename's target, so the rename is picked by count; the log below confirms which one is held.)
         let renames = "rename,renameat,renameat2"
         let traced = try Spawned(
             "/usr/bin/strace",
             [
-                "-f", "-qq", "-o", scratch.path + "/strace", "-P", accessKey, "-e", "trace=\(renames)", "-e",
-                "inject=\(renames):delay_exit=\(Self.holdMicroseconds)", Binaries.happy, "auth", "login", "--method",
-                "mobile",
+                "-f", "-qq", "-o", log, "-e", "trace=\(renames)", "-e",
+                "inject=\(renames):delay_exit=\(Self.holdMicroseconds):when=2", Binaries.happy, "auth", "login",
+                "--method", "mobile",
             ], environment: TestEnvironment.clean(["HAPPY_HOME_DIR": scratch.home, "HAPPY_SERVER_URL": server.url]),
             in: scratch.path)
         defer { traced.stopNow(SIGKILL) }
@@ -37,35 +39,58 @@ struct SecretMemoryEndToEndTests {
         let url = try #require(traced.stdout.split(separator: "\n").first { $0.hasPrefix("happy://terminal?") })
         #expect(try await server.approve(String(url), [version]) == 0)
 
-        // access.key exists once renamed; from then on the process sits in the held rename.
+        // strace logs the held rename when it returns; from then on the process sits in it.
         let deadline = Date().addingTimeInterval(20)
-        while !FileManager.default.fileExists(atPath: accessKey) {
-            try #require(Date() < deadline && traced.process.isRunning, "access.key never appeared: \(traced.stderr)")
+        var held: Substring?
+        while held == nil {
+            try #require(
+                Date() < deadline && traced.process.isRunning,
+                "the rename onto access.key was never held: \(traced.stderr)\n\((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")"
+            )
             try await Task.sleep(for: .milliseconds(20))
+            let lines = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            held = lines.split(separator: "\n").first { $0.contains("DELAYED") }
         }
-        let happy = try #require(child(of: traced.process.processIdentifier), "no happy process under strace")
         let started = Date()
+        try #require(
+            held?.contains("\"\(accessKey)\") = 0") == true, "the held rename is not onto access.key: \(held!)")
+        let happy = try #require(child(of: traced.process.processIdentifier), "no happy process under strace")
+        let name = try String(contentsOfFile: "/proc/\(happy)/comm", encoding: .utf8)
+        try #require(name.hasPrefix("happy"), "the child of strace is \(name), not happy")
 
         let json = try JSONParser.parse(String(contentsOfFile: accessKey, encoding: .utf8))
         let keyText = try #require(
             version == "--v1" ? json["secret"]?.stringValue : json["encryption"]?["machineKey"]?.stringValue)
+        if version == "--v1" {
+            // The legacy secret is the account's master secret, which the phone handed over.
+            #expect(keyText == server.secretBase64)
+        }
+        let token = try #require(json["token"]?.stringValue)
         let key = try #require(Base64.decode(keyText))
         try #require(key.count == 32)
-        let needles = [("raw key", key), ("base64 key", Array(keyText.utf8))]
+        // Standard base64 as access.key holds it; the token is no secret of this kind, but a scan that is reading
+        // the process's memory must find it (the process still holds it to print the result).
+        let needles = [("raw key", key), ("base64 key", Array(keyText.utf8)), ("token", Array(token.utf8))]
 
         let memory = try ProcessMemory(pid: happy)
-        let hits = try memory.find(needles)
+        let (hits, bytesRead) = try memory.find(needles)
         try #require(
             Date().timeIntervalSince(started) < Double(Self.holdMicroseconds) / 1e6 - 5, "the scan took too long")
-        try #require(traced.process.isRunning, "happy was no longer held while its memory was read")
+        try #require(
+            traced.process.isRunning && kill(happy, 0) == 0, "happy was no longer held while its memory was read")
 
-        let plain = hits.filter { !$0.region.isDumpExcluded }
+        // The scan did read the process: megabytes of it, and the token the process still holds.
+        #expect(bytesRead > 1 << 20, "only \(bytesRead) bytes read from \(memory.regions.count) regions")
+        #expect(hits.contains { $0.needle == "token" }, "the token was not found in \(bytesRead) bytes")
+        let keys = hits.filter { $0.needle != "token" }
+        let plain = keys.filter { !$0.region.isDumpExcluded }
         #expect(
             plain.isEmpty,
             "copies of the key outside MADV_DONTDUMP memory:\n\(plain.map(\.description).joined(separator: "\n"))")
-        // The scan does see memory: the key itself is still held, in locked memory, at this point.
-        #expect(hits.contains { $0.needle == "raw key" && $0.region.isDumpExcluded }, "\(hits)")
-        print("\(version): \(hits.count) occurrence(s) of the key, \(plain.count) outside dd regions")
+        // The key itself is still held, in locked memory, at this point.
+        #expect(keys.contains { $0.needle == "raw key" && $0.region.isDumpExcluded }, "\(keys)")
+        print(
+            "\(version): \(bytesRead) bytes in \(memory.regions.count) regions; \(keys.count) copies of the key, "
+                + "\(plain.count) outside dd regions:\n\(keys.map(\.description).joined(separator: "\n"))")
     }
-
 }

@@ -33,7 +33,7 @@ struct ProcessMemory {
 
     init(pid: Int32) throws {
         self.pid = pid
-        let smaps = try String(contentsOfFile: "/proc/\(pid)/smaps", encoding: .utf8)
+        let smaps = try Self.readWhole("/proc/\(pid)/smaps")
         var regions: [Region] = []
         var current: (start: UInt64, end: UInt64, permissions: String, inode: UInt64, name: String)?
         for line in smaps.split(separator: "\n", omittingEmptySubsequences: false) {
@@ -58,16 +58,16 @@ struct ProcessMemory {
 
     /// Every occurrence of each needle in the regions that can hold what the process computed: readable ones, except
     /// read-only mappings of files (which hold the file's own bytes) and the kernel's [vvar]/[vsyscall] pages.
-    func find(_ needles: [(name: String, bytes: [UInt8])]) throws -> [Hit] {
+    /// `bytesRead` counts what the reads returned, so a scan that read nothing cannot pass for a clean one.
+    func find(_ needles: [(name: String, bytes: [UInt8])]) throws -> (hits: [Hit], bytesRead: Int) {
         let fd = open("/proc/\(pid)/mem", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw CocoaError(.fileReadNoPermission, userInfo: [NSFilePathErrorKey: "/proc/\(pid)/mem"])
-        }
+        guard fd >= 0 else { throw ProcessMemoryError.cannotOpen(path: "/proc/\(pid)/mem", errno: errno) }
         defer { close(fd) }
         let longest = needles.map(\.bytes.count).max() ?? 0
         let chunk = 1 << 20
         var buffer = [UInt8](repeating: 0, count: chunk + longest)
         var hits: [Hit] = []
+        var bytesRead = 0
         for region in regions where region.permissions.hasPrefix("r") {
             if region.inode != 0 && !region.permissions.contains("w") { continue }
             if region.name == "[vvar]" || region.name == "[vsyscall]" || region.name == "[vvar_vclock]" { continue }
@@ -78,6 +78,7 @@ struct ProcessMemory {
                     pread(fd, $0.baseAddress, want, off_t(truncatingIfNeeded: address))
                 }
                 if got > 0 {
+                    bytesRead += got
                     for needle in needles {
                         hits += Self.occurrences(of: needle.bytes, in: buffer, count: got).map {
                             Hit(needle: needle.name, address: address + UInt64($0), region: region)
@@ -89,7 +90,25 @@ struct ProcessMemory {
         }
         // A needle found in the overlap of two reads is reported twice.
         var seen = Set<String>()
-        return hits.filter { seen.insert("\($0.needle)@\($0.address)").inserted }
+        return (hits.filter { seen.insert("\($0.needle)@\($0.address)").inserted }, bytesRead)
+    }
+
+    /// A /proc file read to its end: its size is 0 to stat, and one read returns a page at most, so a reader
+    /// trusting either (Foundation's String(contentsOfFile:)) sees only the first few regions.
+    static func readWhole(_ path: String) throws -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { throw ProcessMemoryError.cannotOpen(path: path, errno: errno) }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n >= 0 else { throw ProcessMemoryError.cannotOpen(path: path, errno: errno) }
+            if n == 0 { break }
+            bytes += chunk[..<n]
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     private static func occurrences(of needle: [UInt8], in buffer: [UInt8], count: Int) -> [Int] {
@@ -110,5 +129,14 @@ struct ProcessMemory {
             }
         }
         return offsets
+    }
+}
+
+enum ProcessMemoryError: Error, CustomStringConvertible {
+    case cannotOpen(path: String, errno: Int32)
+    var description: String {
+        switch self {
+        case .cannotOpen(let path, let code): "cannot read \(path): \(String(cString: strerror(code)))"
+        }
     }
 }
