@@ -84,12 +84,16 @@ let package = Package(
             name: "HappyTestServerMain",
             dependencies: ["HappyTestServer", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strict),
-        .testTarget(name: "HappyKitTests", dependencies: ["HappyKit"], swiftSettings: strict),
-        .testTarget(name: "HappyCLITests", dependencies: ["HappyCLI", "HappyKit"], swiftSettings: strict),
+        // What the three test targets share (fakes, `Locked`, `Screen`, contexts, sandboxes); never in a product.
+        .target(
+            name: "HappyTestSupport", dependencies: ["HappyKit"], path: "Tests/HappyTestSupport", swiftSettings: strict),
+        .testTarget(name: "HappyKitTests", dependencies: ["HappyKit", "HappyTestSupport"], swiftSettings: strict),
+        .testTarget(
+            name: "HappyCLITests", dependencies: ["HappyCLI", "HappyKit", "HappyTestSupport"], swiftSettings: strict),
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "HappyKit", "HappyTestServer", "HappyCLI", "HappyTestServerMain",
+                "HappyKit", "HappyTestServer", "HappyCLI", "HappyTestServerMain", "HappyTestSupport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],

@@ -4,12 +4,12 @@ import Testing
 
 /// The approving side, as the stub server's answers: reads the terminal's public key from the request body and
 /// seals a plaintext for it, the way the Happy app does (PROTOCOL §1, "The approving side").
-enum Phone {
-    static let legacySecret = counting(from: 0xA0, count: 32)
-    static let contentPublicKey = counting(from: 0xC0, count: 32)
+public enum Phone {
+    public static let legacySecret = counting(from: 0xA0, count: 32)
+    public static let contentPublicKey = counting(from: 0xC0, count: 32)
 
     /// The public key of a `POST /v1/auth/request` body, checking the rest of the request on the way.
-    static func terminalKey(of request: HTTPRequest) throws -> [UInt8] {
+    public static func terminalKey(of request: HTTPRequest) throws -> [UInt8] {
         let body = try JSONParser.parse(request.body ?? [])
         #expect(body["supportsV2"] == .bool(true))
         #expect(request.headers["X-Happy-Client"] == HappyVersion.clientHeader)
@@ -19,11 +19,11 @@ enum Phone {
         return key
     }
 
-    static let pending = HTTPResponse.json(200, #"{"state":"requested"}"#)
+    public static let pending = HTTPResponse.json(200, #"{"state":"requested"}"#)
 
     /// `{"state":"authorized","token":…,"response":…}` with `plaintext` sealed for the requesting terminal.
     /// `token` nil leaves the key out; `response` overrides the bundle text.
-    static func approve(
+    public static func approve(
         plaintext: [UInt8], token: String? = "tok.approved-789", response: String? = nil,
         sealFor otherKey: [UInt8]? = nil
     ) -> StubTransport.Responder {
@@ -37,6 +37,6 @@ enum Phone {
         }
     }
 
-    static var legacyAnswer: [UInt8] { legacySecret }
-    static var dataKeyAnswer: [UInt8] { [0x00] + contentPublicKey }
+    public static var legacyAnswer: [UInt8] { legacySecret }
+    public static var dataKeyAnswer: [UInt8] { [0x00] + contentPublicKey }
 }

@@ -3,35 +3,35 @@ import HappyKit
 import Testing
 
 /// What a recording console saw: stdout lines, stderr lines, raw stderr writes, and the unread stdin lines.
-final class Screen: Sendable {
-    struct State {
-        var out: [String] = []
-        var err: [String] = []
-        var errRaw: [String] = []
+public final class Screen: Sendable {
+    public struct State {
+        public var out: [String] = []
+        public var err: [String] = []
+        public var errRaw: [String] = []
         /// Everything written to either stream, in order (lines end with "\n").
-        var transcript = ""
-        var stdin: [String]
-        var prompts = 0
+        public var transcript = ""
+        public var stdin: [String]
+        public var prompts = 0
     }
 
-    let state: Locked<State>
+    public let state: Locked<State>
 
-    init(stdin: [String]) { state = Locked(State(stdin: stdin)) }
+    public init(stdin: [String]) { state = Locked(State(stdin: stdin)) }
 
-    var out: [String] { state.current.out }
-    var err: [String] { state.current.err }
-    var errRaw: [String] { state.current.errRaw }
-    var transcript: String { state.current.transcript }
-    var unreadInput: [String] { state.current.stdin }
+    public var out: [String] { state.current.out }
+    public var err: [String] { state.current.err }
+    public var errRaw: [String] { state.current.errRaw }
+    public var transcript: String { state.current.transcript }
+    public var unreadInput: [String] { state.current.stdin }
     /// stdout as one text, lines joined with "\n".
-    var stdout: String { out.joined(separator: "\n") }
-    var stderr: String { err.joined(separator: "\n") }
+    public var stdout: String { out.joined(separator: "\n") }
+    public var stderr: String { err.joined(separator: "\n") }
 }
 
 extension Console {
     /// A console that records every line. `terminal` makes stdin, stdout and stderr TTYs (and enables colour, as the
     /// live console does on a TTY without NO_COLOR). `stdin` lines are handed out by `readLine` and `readSecret`.
-    static func recording(
+    public static func recording(
         stdin: [String] = [], terminal: Bool = false, unicode: Bool = true, width: Int? = nil,
         sourceLocation: SourceLocation = #_sourceLocation
     ) -> (console: Console, screen: Screen) {
@@ -77,7 +77,7 @@ extension Console {
     }
 
     /// A console for tests that must not print or read: any use records an issue.
-    static func failing(sourceLocation: SourceLocation) -> Console {
+    public static func failing(sourceLocation: SourceLocation) -> Console {
         @Sendable func fail(_ what: String) {
             Issue.record("unexpected console use: \(what)", sourceLocation: sourceLocation)
         }

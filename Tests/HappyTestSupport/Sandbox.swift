@@ -3,24 +3,18 @@ import HappyKit
 
 /// A fresh temporary directory for one test, removed when the suite instance (one per test) is released.
 /// `home` is a path inside it that does not exist yet, so tests can check what a flow creates.
-final class Sandbox: Sendable {
-    let root: String
+public final class Sandbox: Sendable {
+    private let directory = TemporaryDirectory(prefix: "happy-tests")
+    public var root: String { directory.path }
 
-    init() {
-        var template = Array((NSTemporaryDirectory() + "/happy-tests-XXXXXX").utf8CString)
-        let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-        precondition(made != nil, "mkdtemp failed")
-        root = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-    }
+    public init() {}
 
-    deinit { try? FileManager.default.removeItem(atPath: root) }
+    public var home: HappyHome { HappyHome(path: root + "/home") }
 
-    var home: HappyHome { HappyHome(path: root + "/home") }
-
-    func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
+    public func exists(_ path: String) -> Bool { FileManager.default.fileExists(atPath: path) }
 
     /// Writes `text` (creating parent directories with mode 0700).
-    func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
+    public func write(_ text: String, to path: String, mode: mode_t = 0o600) throws {
         try FileManager.default.createDirectory(
             atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true,
             attributes: [.posixPermissions: 0o700])
@@ -28,19 +22,19 @@ final class Sandbox: Sendable {
         chmod(path, mode)
     }
 
-    func read(_ path: String) -> String? {
+    public func read(_ path: String) -> String? {
         FileManager.default.contents(atPath: path).map { String(decoding: $0, as: UTF8.self) }
     }
 
     /// The permission bits of `path`.
-    func mode(of path: String) -> mode_t? {
+    public func mode(of path: String) -> mode_t? {
         var st = stat()
         guard stat(path, &st) == 0 else { return nil }
         return st.st_mode & 0o7777
     }
 
     /// Names in a directory, sorted (hidden ones included).
-    func listing(_ path: String) -> [String] {
+    public func listing(_ path: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted()
     }
 }

@@ -5,7 +5,7 @@ import Testing
 extension HappyContext {
     /// A context for tests. Every field left unset records an issue when used (and throws where it can), so a
     /// forgotten setup never reaches the real home, network, clock, browser or processes.
-    static func test(
+    public static func test(
         home: HappyHome, console: Console? = nil, transport: (any HTTPTransport)? = nil, timing: TestTiming? = nil,
         environment: [String: String] = [:], browser: (any BrowserOpener)? = nil, processes: ProcessControl? = nil,
         random: Double? = nil, hostName: String = "test-host", sourceLocation: SourceLocation = #_sourceLocation
@@ -36,13 +36,13 @@ extension HappyContext {
 }
 
 /// Thrown by a fake that the test did not set up.
-struct UnexpectedUse: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "unexpected use of \(what) in a test" }
+public struct UnexpectedUse: Error, CustomStringConvertible {
+    public let what: String
+    public var description: String { "unexpected use of \(what) in a test" }
 }
 
 extension Timing {
-    static func failing(sourceLocation: SourceLocation) -> Timing {
+    public static func failing(sourceLocation: SourceLocation) -> Timing {
         Timing(
             now: {
                 Issue.record("timing.now used, but the test gave no timing", sourceLocation: sourceLocation)
@@ -60,7 +60,7 @@ extension Timing {
 }
 
 extension ProcessControl {
-    static func failing(sourceLocation: SourceLocation) -> ProcessControl {
+    public static func failing(sourceLocation: SourceLocation) -> ProcessControl {
         ProcessControl(
             isAlive: {
                 Issue.record("isAlive(\($0)) used, but the test gave no processes", sourceLocation: sourceLocation)
@@ -78,21 +78,21 @@ extension ProcessControl {
     }
 }
 
-struct FailingBrowser: BrowserOpener {
-    let sourceLocation: SourceLocation
-    func open(_ url: String) -> Bool {
+public struct FailingBrowser: BrowserOpener {
+    public let sourceLocation: SourceLocation
+    public func open(_ url: String) -> Bool {
         Issue.record("browser.open(\(url)) used, but the test gave no browser", sourceLocation: sourceLocation)
         return false
     }
 }
 
 /// A browser that records the URLs it was asked to open and answers `succeeds`.
-final class RecordingBrowser: BrowserOpener, Sendable {
+public final class RecordingBrowser: BrowserOpener, Sendable {
     private let opened = Locked([String]())
-    let succeeds: Bool
-    init(succeeds: Bool = true) { self.succeeds = succeeds }
-    var urls: [String] { opened.current }
-    func open(_ url: String) -> Bool {
+    public let succeeds: Bool
+    public init(succeeds: Bool = true) { self.succeeds = succeeds }
+    public var urls: [String] { opened.current }
+    public func open(_ url: String) -> Bool {
         opened.withLock { $0.append(url) }
         return succeeds
     }
@@ -100,15 +100,15 @@ final class RecordingBrowser: BrowserOpener, Sendable {
 
 /// One fake daemon process: alive until `stop()` (or a signal the test lets through), with every signal recorded.
 /// Questions about any other pid fail the test.
-final class FakeDaemon: Sendable {
-    let pid: Int32
-    let commandLine: String?
+public final class FakeDaemon: Sendable {
+    public let pid: Int32
+    public let commandLine: String?
     private let state: Locked<(alive: Bool, signals: [Int32])>
     private let sourceLocation: SourceLocation
     /// Whether a signal kills it.
-    let diesOnSignal: Bool
+    public let diesOnSignal: Bool
 
-    init(
+    public init(
         pid: Int32 = 4242, alive: Bool = true, commandLine: String? = "node happy daemon start-sync",
         diesOnSignal: Bool = false, sourceLocation: SourceLocation = #_sourceLocation
     ) {
@@ -119,11 +119,11 @@ final class FakeDaemon: Sendable {
         state = Locked((alive, []))
     }
 
-    var isAlive: Bool { state.current.alive }
-    var signals: [Int32] { state.current.signals }
-    func stop() { state.withLock { $0.alive = false } }
+    public var isAlive: Bool { state.current.alive }
+    public var signals: [Int32] { state.current.signals }
+    public func stop() { state.withLock { $0.alive = false } }
 
-    var control: ProcessControl {
+    public var control: ProcessControl {
         ProcessControl(
             isAlive: { [self] pid in
                 guard pid == self.pid else {
@@ -154,7 +154,7 @@ final class FakeDaemon: Sendable {
 
 extension ServerURL {
     /// A test server URL known to be valid.
-    static func test(_ text: String) -> ServerURL {
+    public static func test(_ text: String) -> ServerURL {
         do { return try ServerURL(validating: text, source: "test") } catch {
             fatalError("not a valid test URL: \(text)")
         }

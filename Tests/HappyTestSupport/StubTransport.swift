@@ -5,13 +5,13 @@ import Testing
 /// An `HTTPTransport` that answers queued replies matched by method and path (host and query ignored, unless the
 /// stub's path has a query), records every request, fails the test on a request no stub matches, and reports
 /// stubs left unused in `verifyConsumed()`. Stubs for the same method and path are used in the order given.
-final class StubTransport: HTTPTransport, Sendable {
-    typealias Responder = @Sendable (HTTPRequest) throws -> HTTPResponse
+public final class StubTransport: HTTPTransport, Sendable {
+    public typealias Responder = @Sendable (HTTPRequest) throws -> HTTPResponse
 
-    struct Unmatched: Error, CustomStringConvertible {
-        let method: String
-        let path: String
-        var description: String { "StubTransport: no stub for \(method) \(path)" }
+    public struct Unmatched: Error, CustomStringConvertible {
+        public let method: String
+        public let path: String
+        public var description: String { "StubTransport: no stub for \(method) \(path)" }
     }
 
     private struct Stub {
@@ -32,10 +32,10 @@ final class StubTransport: HTTPTransport, Sendable {
     private let state = Locked(State())
     private let sourceLocation: SourceLocation
 
-    init(sourceLocation: SourceLocation = #_sourceLocation) { self.sourceLocation = sourceLocation }
+    public init(sourceLocation: SourceLocation = #_sourceLocation) { self.sourceLocation = sourceLocation }
 
     /// Answers the next `times` matching requests by calling `respond` (which may throw, like a failing connection).
-    func on(
+    public func on(
         _ method: String, _ path: String, times: Int = 1, sourceLocation: SourceLocation = #_sourceLocation,
         respond: @escaping Responder
     ) {
@@ -48,7 +48,7 @@ final class StubTransport: HTTPTransport, Sendable {
     }
 
     /// Answers the next `times` matching requests with `response`.
-    func on(
+    public func on(
         _ method: String, _ path: String, times: Int = 1, sourceLocation: SourceLocation = #_sourceLocation,
         reply response: HTTPResponse
     ) {
@@ -56,21 +56,21 @@ final class StubTransport: HTTPTransport, Sendable {
     }
 
     /// Fails the next `times` matching requests with `error`.
-    func on(
+    public func on(
         _ method: String, _ path: String, times: Int = 1, sourceLocation: SourceLocation = #_sourceLocation,
         fail error: any Error & Sendable
     ) {
         on(method, path, times: times, sourceLocation: sourceLocation) { _ in throw error }
     }
 
-    var requests: [HTTPRequest] { state.current.requests }
-    var shutdowns: Int { state.current.shutdowns }
+    public var requests: [HTTPRequest] { state.current.requests }
+    public var shutdowns: Int { state.current.shutdowns }
     /// The options of each `makeTransport` call that handed out this stub (see `HappyContext.test`).
-    var madeWith: [TransportOptions] { state.current.options }
+    public var madeWith: [TransportOptions] { state.current.options }
 
-    func recordMade(with options: TransportOptions) { state.withLock { $0.options.append(options) } }
+    public func recordMade(with options: TransportOptions) { state.withLock { $0.options.append(options) } }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
         let components = URLComponents(string: request.url)
         let path = components?.percentEncodedPath ?? request.url
         let pathAndQuery = request.pathForLog
@@ -93,10 +93,10 @@ final class StubTransport: HTTPTransport, Sendable {
         return try responder(request)
     }
 
-    func shutdown() async { state.withLock { $0.shutdowns += 1 } }
+    public func shutdown() async { state.withLock { $0.shutdowns += 1 } }
 
     /// Records an issue for every stub that still has answers left.
-    func verifyConsumed() {
+    public func verifyConsumed() {
         for stub in state.current.stubs where stub.remaining > 0 {
             Issue.record(
                 "StubTransport: \(stub.remaining) unused answer(s) for \(stub.method) \(stub.path)",
@@ -107,7 +107,7 @@ final class StubTransport: HTTPTransport, Sendable {
 
 extension HTTPResponse {
     /// A JSON reply with `text` as its body.
-    static func json(_ status: Int, _ text: String, headers: [String: String] = [:]) -> HTTPResponse {
+    public static func json(_ status: Int, _ text: String, headers: [String: String] = [:]) -> HTTPResponse {
         HTTPResponse(
             status: status, headers: headers.merging(["Content-Type": "application/json"]) { a, _ in a },
             body: Array(text.utf8))
