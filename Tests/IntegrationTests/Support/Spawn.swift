@@ -1,4 +1,5 @@
 import Foundation
+import HappyTestSupport
 import Testing
 
 /// The directory holding the built `happy` and `happy-test-server` (beside the test bundle), or $HAPPY_BIN_DIR.
@@ -119,12 +120,9 @@ enum SpawnError: Error { case exited(stdout: String, stderr: String), timedOut(s
 
 /// A scratch directory for one test, removed afterwards.
 final class Scratch: @unchecked Sendable {
-    let path: String
-    init() throws {
-        path = NSTemporaryDirectory() + "happy-e2e-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-    deinit { try? FileManager.default.removeItem(atPath: path) }
+    private let directory = TemporaryDirectory(prefix: "happy-e2e")
+    var path: String { directory.path }
+    init() throws {}
     var home: String { path + "/home" }
 
     /// `home` as a legacy login left it (files only, no server): token `tok.en`, machine id `m-1`.
