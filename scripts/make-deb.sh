@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-version=$(sed -nE 's/.*static let current = "([^"]+)".*/\1/p' Sources/HappyKit/Support/Version.swift)
-[ -n "$version" ] || { echo "make-deb: no version in Sources/HappyKit/Support/Version.swift" >&2; exit 1; }
+version=$(sed -nE 's/.*static let current = "([^"]+)".*/\1/p' Sources/HappyKit/Base/Version.swift)
+[ -n "$version" ] || { echo "make-deb: no version in Sources/HappyKit/Base/Version.swift" >&2; exit 1; }
 arch=$(dpkg --print-architecture)
 deb="$root/happy_${version}_${arch}.deb"
 
