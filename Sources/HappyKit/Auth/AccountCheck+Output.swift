@@ -12,7 +12,7 @@ extension AccountCheck {
         report.server = context.server(override: serverFlag?.string)
         let console = context.console
         if !json { report.show(on: console, now: context.timing.now()) }
-        var check = AccountCheck(server: server.string, exitStatus: .failure)
+        var check = AccountCheck(server: server, exitStatus: .failure)
         if report.isLoggedIn {
             check = try await run(
                 Options(server: server, caFile: caFile, timeoutSeconds: timeoutSeconds), context: context)
@@ -32,7 +32,7 @@ extension AccountCheck {
     func show(on console: Console) {
         guard accepted == true else { return }
         console.out("")
-        console.out("Server check (\(serverHostAndPort))")
+        console.out("Server check (\(server.hostAndPort))")
         console.out(
             "\(console.checkMark) The server accepts this login" + (accountDescription.map { " (\($0))" } ?? ""))
         switch machineRegistered {
@@ -63,7 +63,7 @@ extension AccountCheck {
                 ])
             } ?? .null
         return .object([
-            ("server", .string(server)),
+            ("server", .string(server.string)),
             ("accepted", accepted.map { .bool($0) } ?? .null),
             ("account", accountJSON),
             ("machineRegistered", machineRegistered.map { .bool($0) } ?? .null),

@@ -17,9 +17,7 @@ public struct AccountCheck: Sendable {
         }
     }
 
-    public var server: String
-    /// `host[:port]` of `server`, for the text report.
-    var serverHostAndPort: String { (try? ServerURL(validating: server, source: "server"))?.hostAndPort ?? server }
+    public var server: ServerURL
     /// true: the token is accepted; false: refused (401/403); nil: not asked or no usable answer.
     public var accepted: Bool?
     public var account: ProfileReply?
@@ -35,7 +33,7 @@ public struct AccountCheck: Sendable {
 
     /// Runs the check. Every failure is a result (with its exit status), except cancellation, which is rethrown.
     public static func run(_ options: Options, context: HappyContext) async throws -> AccountCheck {
-        var result = AccountCheck(server: options.server.string, exitStatus: .ok)
+        var result = AccountCheck(server: options.server, exitStatus: .ok)
         let key: AccessKey?
         do { key = try AccessKey.load(from: context.home) } catch let error as HappyError {
             return result.failing(error)
