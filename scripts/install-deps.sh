@@ -8,10 +8,11 @@ build=(pkg-config libsodium-dev libqrencode-dev libssl-dev libp11-kit-dev)
 # openssl: test PKI and OCSP responder · nginx-light: forwarded mTLS · tinyproxy: proxy tests · zbar-tools: QR
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · binutils: strip · strace: slows fsync for the mid-write signal test
-# · python3: scripts/test-support (hostile server, daemon stand-in) · softhsm2, opensc, libengine-pkcs11-openssl,
-# p11-kit: PKCS#11 tokens
+# · python3: scripts/test-support (hostile server, daemon stand-in) · softhsm2, opensc (pkcs11-tool, pkcs11-spy),
+# p11-kit: PKCS#11 tokens, used through the module (no OpenSSL engine) · swtpm, swtpm-tools, libtss2-tcti-swtpm0,
+# tpm2-openssl (OpenSSL 3's tpm2 provider), tpm2-tools: a software TPM 2.0 for the TSS2 key tests
 test=("${build[@]}" openssl ca-certificates nginx-light tinyproxy zbar-tools util-linux procps make dpkg-dev
-      binutils strace python3 softhsm2 opensc libengine-pkcs11-openssl p11-kit)
+      binutils strace python3 softhsm2 opensc p11-kit swtpm swtpm-tools libtss2-tcti-swtpm0 tpm2-openssl tpm2-tools)
 
 case "${1:-test}" in
     build) packages=("${build[@]}") ;;

@@ -16,14 +16,6 @@ const BIO_METHOD *BIO_s_mem(void) { return HAPPY_LAZY(BIO_s_mem)(); }
 char *BN_bn2hex(const BIGNUM *a0) { return HAPPY_LAZY(BN_bn2hex)(a0); }
 void BN_free(BIGNUM *a0) { HAPPY_LAZY(BN_free)(a0); }
 void CRYPTO_free(void *a0, const char *a1, int a2) { HAPPY_LAZY(CRYPTO_free)(a0, a1, a2); }
-ENGINE *ENGINE_by_id(const char *a0) { return HAPPY_LAZY(ENGINE_by_id)(a0); }
-int ENGINE_ctrl_cmd(ENGINE *a0, const char *a1, long a2, void *a3, void (*a4)(void), int a5) { return HAPPY_LAZY(ENGINE_ctrl_cmd)(a0, a1, a2, a3, a4, a5); }
-int ENGINE_ctrl_cmd_string(ENGINE *a0, const char *a1, const char *a2, int a3) { return HAPPY_LAZY(ENGINE_ctrl_cmd_string)(a0, a1, a2, a3); }
-int ENGINE_finish(ENGINE *a0) { return HAPPY_LAZY(ENGINE_finish)(a0); }
-int ENGINE_free(ENGINE *a0) { return HAPPY_LAZY(ENGINE_free)(a0); }
-int ENGINE_init(ENGINE *a0) { return HAPPY_LAZY(ENGINE_init)(a0); }
-void ENGINE_load_builtin_engines(void) { HAPPY_LAZY(ENGINE_load_builtin_engines)(); }
-EVP_PKEY *ENGINE_load_private_key(ENGINE *a0, const char *a1, UI_METHOD *a2, void *a3) { return HAPPY_LAZY(ENGINE_load_private_key)(a0, a1, a2, a3); }
 void ERR_clear_error(void) { HAPPY_LAZY(ERR_clear_error)(); }
 void ERR_error_string_n(unsigned long a0, char *a1, size_t a2) { HAPPY_LAZY(ERR_error_string_n)(a0, a1, a2); }
 unsigned long ERR_get_error(void) { return HAPPY_LAZY(ERR_get_error)(); }
@@ -78,7 +70,6 @@ int PKCS12_mac_present(const PKCS12 *a0) { return HAPPY_LAZY(PKCS12_mac_present)
 int PKCS12_parse(PKCS12 *a0, const char *a1, EVP_PKEY **a2, X509 **a3, struct stack_st_X509 **a4) { return HAPPY_LAZY(PKCS12_parse)(a0, a1, a2, a3, a4); }
 int PKCS12_verify_mac(PKCS12 *a0, const char *a1, int a2) { return HAPPY_LAZY(PKCS12_verify_mac)(a0, a1, a2); }
 void PKCS8_PRIV_KEY_INFO_free(PKCS8_PRIV_KEY_INFO *a0) { HAPPY_LAZY(PKCS8_PRIV_KEY_INFO_free)(a0); }
-const UI_METHOD *UI_null(void) { return HAPPY_LAZY(UI_null)(); }
 ASN1_STRING *X509_NAME_ENTRY_get_data(const X509_NAME_ENTRY *a0) { return HAPPY_LAZY(X509_NAME_ENTRY_get_data)(a0); }
 X509_NAME_ENTRY *X509_NAME_get_entry(const X509_NAME *a0, int a1) { return HAPPY_LAZY(X509_NAME_get_entry)(a0, a1); }
 int X509_NAME_get_index_by_NID(const X509_NAME *a0, int a1, int a2) { return HAPPY_LAZY(X509_NAME_get_index_by_NID)(a0, a1, a2); }

@@ -55,6 +55,9 @@ actor ServerState {
 
     func hasAccount(identity: String) -> Bool { accountsByIdentity[identity] != nil }
 
+    /// The identity an account was made for ("mtls:<id>", …), nil for an unknown account.
+    func identity(ofAccount account: Int) -> String? { accountsByIdentity.first { $0.value == account }?.key }
+
     /// Every account identity with `prefix`, the prefix removed, sorted.
     func identities(prefix: String) -> [String] {
         accountsByIdentity.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()

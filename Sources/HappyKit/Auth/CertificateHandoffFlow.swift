@@ -65,6 +65,8 @@ public struct CertificateHandoffFlow: Sendable {
             throw HappyError.refused(
                 "this identity belongs to an end-to-end encrypted account (restore_required), which a certificate "
                     + "cannot unlock; log in with `happy auth login --method mobile` (QR code) instead")
+        case .error("e2ee-required"): throw ServerRefusal.e2eeRequired()
+        case .error("account-disabled"): throw ServerRefusal.accountDisabled(server: options.server)
         case .error(let reason):
             throw HappyError.refused(
                 "the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")
@@ -124,6 +126,8 @@ public struct CertificateHandoffFlow: Sendable {
             throw HappyError.refused(
                 "the server refused the sign-in code (401 \(reply.error ?? "invalid-code")): it "
                     + "expired or was already used. Run `happy auth login --method certificate` again")
+        case 403 where reply.error == "account-disabled":
+            throw ServerRefusal.accountDisabled(server: options.server)
         case 403:
             throw HappyError.refused("the server refused this account (403 \(reply.error ?? "forbidden"))")
         case 409:

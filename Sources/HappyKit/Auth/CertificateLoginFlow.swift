@@ -45,6 +45,7 @@ public struct CertificateLoginFlow: Sendable {
         if !options.force, try CredentialsStore(home: context.home).isAlreadyLoggedIn(context: context) { return }
 
         let identity = try loadIdentity()
+        defer { identity.close() }  // a token session is closed and its module finalised on every path (§7)
         var warnings = identity.warnings
         warnings += try identity.checkValidity(now: context.timing.now())
         for warning in warnings { console.warn(warning) }
@@ -91,7 +92,8 @@ public struct CertificateLoginFlow: Sendable {
         let password = CertificatePassword(options: options, context: context)
         guard PKCS11URI.isURI(options.certificatePath) else {
             return try ClientIdentity.load(
-                certificatePath: options.certificatePath, keyPath: options.keyPath, password: { try password.read() })
+                certificatePath: options.certificatePath, keyPath: options.keyPath, environment: context.environment,
+                password: { try password.read() })
         }
         let uri = try PKCS11URI(options.certificatePath)
         let module =
@@ -127,6 +129,8 @@ public struct CertificateLoginFlow: Sendable {
             throw HappyError.refused(
                 "the server saw no client certificate (HTTP 401). If a proxy terminates TLS in front of it, the "
                     + "proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
+        case 403 where reply.error == "e2ee-required": throw ServerRefusal.e2eeRequired()
+        case 403 where reply.error == "account-disabled": throw ServerRefusal.accountDisabled(server: options.server)
         case 403 where reply.error == "certificate-revoked":
             throw HappyError.refused(
                 "the server refused this certificate as revoked (403 certificate-revoked); ask "
