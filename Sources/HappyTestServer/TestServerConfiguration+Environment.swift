@@ -93,7 +93,8 @@ extension MTLSSettings {
         }
         e2eeIdentities = Set(csv(environment["HAPPY_TEST_SERVER_E2EE_IDENTITIES"]).map { $0.lowercased() })
         knownIdentities = Set(csv(environment["HAPPY_TEST_SERVER_KNOWN_IDENTITIES"]).map { $0.lowercased() })
-        e2eeRequiredIdentities = Set(csv(environment["HAPPY_TEST_SERVER_E2EE_REQUIRED_IDENTITIES"]).map { $0.lowercased() })
+        e2eeRequiredIdentities = Set(
+            csv(environment["HAPPY_TEST_SERVER_E2EE_REQUIRED_IDENTITIES"]).map { $0.lowercased() })
         disabledIdentities = Set(csv(environment["HAPPY_TEST_SERVER_DISABLED_IDENTITIES"]).map { $0.lowercased() })
         disabledAtClaimIdentities = Set(
             csv(environment["HAPPY_TEST_SERVER_DISABLED_AT_CLAIM_IDENTITIES"]).map { $0.lowercased() })

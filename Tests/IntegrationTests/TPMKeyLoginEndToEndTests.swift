@@ -54,7 +54,8 @@ struct TPMKeyLoginEndToEndTests {
         defer { server.stopNow() }
         let scratch = try Scratch()
         let combined = scratch.path + "/combined.pem"
-        try (String(contentsOfFile: tpm.certificatePath, encoding: .utf8)
+        try
+            (String(contentsOfFile: tpm.certificatePath, encoding: .utf8)
             + String(contentsOfFile: tpm.keyPath, encoding: .utf8))
             .write(toFile: combined, atomically: true, encoding: .utf8)
         let r = try await login(server.url, scratch, tpm, ["--cert", combined])

@@ -62,7 +62,8 @@ struct CertificatePublicKey {
             guard let point = TokenCertificates.attribute(CKA_EC_POINT, of: key, in: session) else { return true }
             let wrapped: [UInt8] =
                 material.count < 0x80
-                ? [0x04, UInt8(material.count)] + material : [0x04, 0x81, UInt8(truncatingIfNeeded: material.count)]
+                ? [0x04, UInt8(material.count)] + material
+                : [0x04, 0x81, UInt8(truncatingIfNeeded: material.count)]
                     + material
             return point == material || point == wrapped
         }

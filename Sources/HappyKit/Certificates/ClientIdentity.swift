@@ -94,7 +94,8 @@ public struct ClientIdentity: Sendable {
         }
         let keySource = keyFile ?? certificateFile
         if !bundle.hasKey, let tss2 = keySource.bytes.withUnsafeBytes({ PEMBlock.scan($0) }).first(where: \.isTPMKey) {
-            return try loadTPM(keySource, tss2, bundle: bundle, certificatePath: certificatePath, environment: environment)
+            return try loadTPM(
+                keySource, tss2, bundle: bundle, certificatePath: certificatePath, environment: environment)
         }
         if !bundle.hasKey {
             try bundle.addPEMKey(from: keySource, isSeparate: keyFile != nil, password: passwordFor)

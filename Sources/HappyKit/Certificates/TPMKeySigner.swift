@@ -23,7 +23,8 @@ final class TPMKeySigner: DeviceKeySigner, @unchecked Sendable {  // the OpenSSL
     /// or refuses the key. Nothing is sent anywhere else.
     static func load(_ file: CertificateFile, block: PEMBlock, environment: [String: String]) throws -> TPMKeySigner {
         defer { OpenSSLErrors.clear() }
-        let tpm = environment["TPM2OPENSSL_TCTI"].flatMap { $0.isEmpty ? nil : "the TPM at \($0)" }
+        let tpm =
+            environment["TPM2OPENSSL_TCTI"].flatMap { $0.isEmpty ? nil : "the TPM at \($0)" }
             ?? "the TPM (the kernel's resource manager /dev/tpmrm0)"
         guard let context = OSSL_LIB_CTX_new() else { throw HappyError.internalFailure("out of memory") }
         var providers: [OpaquePointer] = []
@@ -51,7 +52,9 @@ final class TPMKeySigner: DeviceKeySigner, @unchecked Sendable {  // the OpenSSL
         providers.append(tpm2)
         let decoded: OpaquePointer? = try file.bytes.withUnsafeBytes { text in
             var key: OpaquePointer?
-            guard let decoder = OSSL_DECODER_CTX_new_for_pkey(&key, "PEM", nil, nil, happy_EVP_PKEY_KEYPAIR(), context, nil)
+            guard
+                let decoder = OSSL_DECODER_CTX_new_for_pkey(
+                    &key, "PEM", nil, nil, happy_EVP_PKEY_KEYPAIR(), context, nil)
             else { throw HappyError.internalFailure("out of memory") }
             defer { OSSL_DECODER_CTX_free(decoder) }
             var cursor = text.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) + block.range.lowerBound }
@@ -75,7 +78,9 @@ final class TPMKeySigner: DeviceKeySigner, @unchecked Sendable {  // the OpenSSL
         return access(String(cString: directory) + "/tpm2.so", F_OK) == 0
     }
 
-    private init(context: OpaquePointer, providers: [OpaquePointer], key: OpaquePointer, publicKey: CertificatePublicKey?) {
+    private init(
+        context: OpaquePointer, providers: [OpaquePointer], key: OpaquePointer, publicKey: CertificatePublicKey?
+    ) {
         self.context = context
         self.providers = providers
         self.key = key

@@ -88,14 +88,15 @@ enum TokenCertificates {
         else { return [] }
         var template = template
         let count = UInt(template.count)
-        return (try? session.withSession { handle -> [ck_object_handle_t] in
-            guard findInit(handle, &template, count) == CKR_OK else { return [] }
-            defer { _ = findFinal(handle) }
-            var handles = [ck_object_handle_t](repeating: 0, count: maximumObjects)
-            var count: UInt = 0
-            guard find(handle, &handles, UInt(maximumObjects), &count) == CKR_OK else { return [] }
-            return Array(handles.prefix(Int(min(count, UInt(maximumObjects)))))
-        }) ?? []
+        return
+            (try? session.withSession { handle -> [ck_object_handle_t] in
+                guard findInit(handle, &template, count) == CKR_OK else { return [] }
+                defer { _ = findFinal(handle) }
+                var handles = [ck_object_handle_t](repeating: 0, count: maximumObjects)
+                var count: UInt = 0
+                guard find(handle, &handles, UInt(maximumObjects), &count) == CKR_OK else { return [] }
+                return Array(handles.prefix(Int(min(count, UInt(maximumObjects)))))
+            }) ?? []
     }
 
     /// `%XX` escapes decoded to bytes (an `id=` may hold any bytes); nil for a malformed escape.

@@ -79,7 +79,10 @@ final class SoftHSMToken: @unchecked Sendable {
         ])
         try await run(tool + ["--keypairgen", "--key-type", keyType, "--label", object, "--id", "01"])
         try await run(tool + ["--read-object", "--type", "pubkey", "--id", "01", "-o", dir + "/public.der"])
-        try await run(["/usr/bin/openssl", "pkey", "-pubin", "-inform", "DER", "-in", dir + "/public.der", "-out", dir + "/public.pem"])
+        try await run([
+            "/usr/bin/openssl", "pkey", "-pubin", "-inform", "DER", "-in", dir + "/public.der", "-out",
+            dir + "/public.pem",
+        ])
         try await run([
             "/usr/bin/openssl", "x509", "-new", "-force_pubkey", dir + "/public.pem", "-subj",
             "/O=Happy Test/CN=Token User", "-CA", ca("ca.pem"), "-CAkey", ca("ca.key"), "-days", "30", "-sha256",

@@ -27,11 +27,16 @@ final class SoftwareTPM: @unchecked Sendable {
         try start()
         let dir = scratch.path
         let ca = GeneratedPKI.path
-        try await run(["/usr/bin/openssl", "genpkey", "-provider", "tpm2", "-algorithm", "EC", "-pkeyopt", "group:P-256",
-            "-out", keyPath])
-        try await run(["/usr/bin/openssl", "pkey", "-provider", "tpm2", "-provider", "default", "-in", keyPath,
-            "-pubout", "-out", dir + "/device.pub.pem"])
-        try "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nsubjectAltName = email:tpm@example.com\n"
+        try await run([
+            "/usr/bin/openssl", "genpkey", "-provider", "tpm2", "-algorithm", "EC", "-pkeyopt", "group:P-256",
+            "-out", keyPath,
+        ])
+        try await run([
+            "/usr/bin/openssl", "pkey", "-provider", "tpm2", "-provider", "default", "-in", keyPath,
+            "-pubout", "-out", dir + "/device.pub.pem",
+        ])
+        try
+            "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\nsubjectAltName = email:tpm@example.com\n"
             .write(toFile: dir + "/leaf.ext", atomically: true, encoding: .utf8)
         try await run([
             "/usr/bin/openssl", "x509", "-new", "-force_pubkey", dir + "/device.pub.pem", "-subj",
