@@ -11,10 +11,13 @@ lint=("${build[@]}" python3 binutils)
 # openssl: test PKI and OCSP responder · nginx-light: forwarded mTLS · tinyproxy: proxy tests · zbar-tools: QR
 # scanning · ca-certificates: the system trust store · util-linux: flock(1), script(1) · procps: ps
 # · dpkg-dev: dpkg-shlibdeps for `make deb` · binutils: strip · strace: slows fsync for the mid-write signal test
-# · python3: scripts/test-support (hostile server, daemon stand-in) · softhsm2, opensc, libengine-pkcs11-openssl,
-# p11-kit: PKCS#11 tokens · faketime: OCSP answers made in the past (stale-answer tests)
+# · python3: scripts/test-support (hostile server, daemon stand-in) · softhsm2, opensc (pkcs11-tool, pkcs11-spy),
+# p11-kit: PKCS#11 tokens, used through the module (no OpenSSL engine) · swtpm, swtpm-tools, libtss2-tcti-swtpm0,
+# tpm2-openssl (OpenSSL 3's tpm2 provider), tpm2-tools: a software TPM 2.0 for the TSS2 key tests · faketime: OCSP
+# answers made in the past (stale-answer tests)
 test=("${build[@]}" openssl ca-certificates nginx-light tinyproxy zbar-tools util-linux procps make dpkg-dev
-      binutils strace python3 softhsm2 opensc libengine-pkcs11-openssl p11-kit faketime)
+      binutils strace python3 softhsm2 opensc p11-kit swtpm swtpm-tools libtss2-tcti-swtpm0 tpm2-openssl tpm2-tools
+      faketime)
 
 case "${1:-test}" in
     build) packages=("${build[@]}") ;;

@@ -30,7 +30,7 @@ static pthread_once_t once = PTHREAD_ONCE_INIT;
 static char failure[512];
 
 static void load(void) {
-    /* RTLD_GLOBAL, as a linked library would be: the PKCS#11 engine OpenSSL loads later shares this copy. */
+    /* RTLD_GLOBAL, as a linked library would be: OpenSSL's providers (tpm2) loaded later share this copy. */
     void *library = dlopen("libcrypto.so.3", RTLD_NOW | RTLD_GLOBAL);
     if (!library) {
         const char *why = dlerror();

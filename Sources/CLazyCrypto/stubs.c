@@ -13,31 +13,27 @@ HAPPY_CRYPTO_SLOT(BIO_free);
 HAPPY_CRYPTO_SLOT(BIO_new);
 HAPPY_CRYPTO_SLOT(BIO_new_mem_buf);
 HAPPY_CRYPTO_SLOT(BIO_s_mem);
+HAPPY_CRYPTO_SLOT(BN_bn2bin);
 HAPPY_CRYPTO_SLOT(BN_bn2hex);
 HAPPY_CRYPTO_SLOT(BN_free);
+HAPPY_CRYPTO_SLOT(BN_num_bits);
 HAPPY_CRYPTO_SLOT(CRYPTO_free);
-HAPPY_CRYPTO_SLOT(ENGINE_by_id);
-HAPPY_CRYPTO_SLOT(ENGINE_ctrl_cmd);
-HAPPY_CRYPTO_SLOT(ENGINE_ctrl_cmd_string);
-HAPPY_CRYPTO_SLOT(ENGINE_finish);
-HAPPY_CRYPTO_SLOT(ENGINE_free);
-HAPPY_CRYPTO_SLOT(ENGINE_init);
-HAPPY_CRYPTO_SLOT(ENGINE_load_builtin_engines);
-HAPPY_CRYPTO_SLOT(ENGINE_load_private_key);
 HAPPY_CRYPTO_SLOT(ERR_clear_error);
 HAPPY_CRYPTO_SLOT(ERR_error_string_n);
 HAPPY_CRYPTO_SLOT(ERR_get_error);
 HAPPY_CRYPTO_SLOT(EVP_Digest);
 HAPPY_CRYPTO_SLOT(EVP_PKEY2PKCS8);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_free);
-HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_new);
+HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_new_from_pkey);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_set_rsa_mgf1_md);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_set_rsa_padding);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_set_rsa_pss_saltlen);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_CTX_set_signature_md);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_free);
-HAPPY_CRYPTO_SLOT(EVP_PKEY_get_base_id);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_get_bits);
+HAPPY_CRYPTO_SLOT(EVP_PKEY_get_bn_param);
+HAPPY_CRYPTO_SLOT(EVP_PKEY_get_octet_string_param);
+HAPPY_CRYPTO_SLOT(EVP_PKEY_is_a);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_sign);
 HAPPY_CRYPTO_SLOT(EVP_PKEY_sign_init);
 HAPPY_CRYPTO_SLOT(EVP_sha1);
@@ -63,13 +59,20 @@ HAPPY_CRYPTO_SLOT(OCSP_resp_find_status);
 HAPPY_CRYPTO_SLOT(OCSP_response_get1_basic);
 HAPPY_CRYPTO_SLOT(OCSP_response_status);
 HAPPY_CRYPTO_SLOT(OCSP_response_status_str);
+HAPPY_CRYPTO_SLOT(OPENSSL_info);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_free);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_new_null);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_num);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_pop_free);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_push);
 HAPPY_CRYPTO_SLOT(OPENSSL_sk_value);
+HAPPY_CRYPTO_SLOT(OSSL_DECODER_CTX_free);
+HAPPY_CRYPTO_SLOT(OSSL_DECODER_CTX_new_for_pkey);
+HAPPY_CRYPTO_SLOT(OSSL_DECODER_from_data);
+HAPPY_CRYPTO_SLOT(OSSL_LIB_CTX_free);
+HAPPY_CRYPTO_SLOT(OSSL_LIB_CTX_new);
 HAPPY_CRYPTO_SLOT(OSSL_PROVIDER_load);
+HAPPY_CRYPTO_SLOT(OSSL_PROVIDER_unload);
 HAPPY_CRYPTO_SLOT(PEM_read_bio_PrivateKey);
 HAPPY_CRYPTO_SLOT(PEM_read_bio_X509);
 HAPPY_CRYPTO_SLOT(PEM_read_bio_X509_AUX);
@@ -78,7 +81,6 @@ HAPPY_CRYPTO_SLOT(PKCS12_mac_present);
 HAPPY_CRYPTO_SLOT(PKCS12_parse);
 HAPPY_CRYPTO_SLOT(PKCS12_verify_mac);
 HAPPY_CRYPTO_SLOT(PKCS8_PRIV_KEY_INFO_free);
-HAPPY_CRYPTO_SLOT(UI_null);
 HAPPY_CRYPTO_SLOT(X509_NAME_ENTRY_get_data);
 HAPPY_CRYPTO_SLOT(X509_NAME_get_entry);
 HAPPY_CRYPTO_SLOT(X509_NAME_get_index_by_NID);
@@ -119,31 +121,27 @@ int BIO_free(BIO *a0) { return HAPPY_LAZY(BIO_free)(a0); }
 BIO *BIO_new(const BIO_METHOD *a0) { return HAPPY_LAZY(BIO_new)(a0); }
 BIO *BIO_new_mem_buf(const void *a0, int a1) { return HAPPY_LAZY(BIO_new_mem_buf)(a0, a1); }
 const BIO_METHOD *BIO_s_mem(void) { return HAPPY_LAZY(BIO_s_mem)(); }
+int BN_bn2bin(const BIGNUM *a0, unsigned char *a1) { return HAPPY_LAZY(BN_bn2bin)(a0, a1); }
 char *BN_bn2hex(const BIGNUM *a0) { return HAPPY_LAZY(BN_bn2hex)(a0); }
 void BN_free(BIGNUM *a0) { HAPPY_LAZY(BN_free)(a0); }
+int BN_num_bits(const BIGNUM *a0) { return HAPPY_LAZY(BN_num_bits)(a0); }
 void CRYPTO_free(void *a0, const char *a1, int a2) { HAPPY_LAZY(CRYPTO_free)(a0, a1, a2); }
-ENGINE *ENGINE_by_id(const char *a0) { return HAPPY_LAZY(ENGINE_by_id)(a0); }
-int ENGINE_ctrl_cmd(ENGINE *a0, const char *a1, long a2, void *a3, void (*a4)(void), int a5) { return HAPPY_LAZY(ENGINE_ctrl_cmd)(a0, a1, a2, a3, a4, a5); }
-int ENGINE_ctrl_cmd_string(ENGINE *a0, const char *a1, const char *a2, int a3) { return HAPPY_LAZY(ENGINE_ctrl_cmd_string)(a0, a1, a2, a3); }
-int ENGINE_finish(ENGINE *a0) { return HAPPY_LAZY(ENGINE_finish)(a0); }
-int ENGINE_free(ENGINE *a0) { return HAPPY_LAZY(ENGINE_free)(a0); }
-int ENGINE_init(ENGINE *a0) { return HAPPY_LAZY(ENGINE_init)(a0); }
-void ENGINE_load_builtin_engines(void) { HAPPY_LAZY(ENGINE_load_builtin_engines)(); }
-EVP_PKEY *ENGINE_load_private_key(ENGINE *a0, const char *a1, UI_METHOD *a2, void *a3) { return HAPPY_LAZY(ENGINE_load_private_key)(a0, a1, a2, a3); }
 void ERR_clear_error(void) { HAPPY_LAZY(ERR_clear_error)(); }
 void ERR_error_string_n(unsigned long a0, char *a1, size_t a2) { HAPPY_LAZY(ERR_error_string_n)(a0, a1, a2); }
 unsigned long ERR_get_error(void) { return HAPPY_LAZY(ERR_get_error)(); }
 int EVP_Digest(const void *a0, size_t a1, unsigned char *a2, unsigned int *a3, const EVP_MD *a4, ENGINE *a5) { return HAPPY_LAZY(EVP_Digest)(a0, a1, a2, a3, a4, a5); }
 PKCS8_PRIV_KEY_INFO *EVP_PKEY2PKCS8(const EVP_PKEY *a0) { return HAPPY_LAZY(EVP_PKEY2PKCS8)(a0); }
 void EVP_PKEY_CTX_free(EVP_PKEY_CTX *a0) { HAPPY_LAZY(EVP_PKEY_CTX_free)(a0); }
-EVP_PKEY_CTX *EVP_PKEY_CTX_new(EVP_PKEY *a0, ENGINE *a1) { return HAPPY_LAZY(EVP_PKEY_CTX_new)(a0, a1); }
+EVP_PKEY_CTX *EVP_PKEY_CTX_new_from_pkey(OSSL_LIB_CTX *a0, EVP_PKEY *a1, const char *a2) { return HAPPY_LAZY(EVP_PKEY_CTX_new_from_pkey)(a0, a1, a2); }
 int EVP_PKEY_CTX_set_rsa_mgf1_md(EVP_PKEY_CTX *a0, const EVP_MD *a1) { return HAPPY_LAZY(EVP_PKEY_CTX_set_rsa_mgf1_md)(a0, a1); }
 int EVP_PKEY_CTX_set_rsa_padding(EVP_PKEY_CTX *a0, int a1) { return HAPPY_LAZY(EVP_PKEY_CTX_set_rsa_padding)(a0, a1); }
 int EVP_PKEY_CTX_set_rsa_pss_saltlen(EVP_PKEY_CTX *a0, int a1) { return HAPPY_LAZY(EVP_PKEY_CTX_set_rsa_pss_saltlen)(a0, a1); }
 int EVP_PKEY_CTX_set_signature_md(EVP_PKEY_CTX *a0, const EVP_MD *a1) { return HAPPY_LAZY(EVP_PKEY_CTX_set_signature_md)(a0, a1); }
 void EVP_PKEY_free(EVP_PKEY *a0) { HAPPY_LAZY(EVP_PKEY_free)(a0); }
-int EVP_PKEY_get_base_id(const EVP_PKEY *a0) { return HAPPY_LAZY(EVP_PKEY_get_base_id)(a0); }
 int EVP_PKEY_get_bits(const EVP_PKEY *a0) { return HAPPY_LAZY(EVP_PKEY_get_bits)(a0); }
+int EVP_PKEY_get_bn_param(const EVP_PKEY *a0, const char *a1, BIGNUM **a2) { return HAPPY_LAZY(EVP_PKEY_get_bn_param)(a0, a1, a2); }
+int EVP_PKEY_get_octet_string_param(const EVP_PKEY *a0, const char *a1, unsigned char *a2, size_t a3, size_t *a4) { return HAPPY_LAZY(EVP_PKEY_get_octet_string_param)(a0, a1, a2, a3, a4); }
+int EVP_PKEY_is_a(const EVP_PKEY *a0, const char *a1) { return HAPPY_LAZY(EVP_PKEY_is_a)(a0, a1); }
 int EVP_PKEY_sign(EVP_PKEY_CTX *a0, unsigned char *a1, size_t *a2, const unsigned char *a3, size_t a4) { return HAPPY_LAZY(EVP_PKEY_sign)(a0, a1, a2, a3, a4); }
 int EVP_PKEY_sign_init(EVP_PKEY_CTX *a0) { return HAPPY_LAZY(EVP_PKEY_sign_init)(a0); }
 const EVP_MD *EVP_sha1(void) { return HAPPY_LAZY(EVP_sha1)(); }
@@ -169,13 +167,20 @@ int OCSP_resp_find_status(OCSP_BASICRESP *a0, OCSP_CERTID *a1, int *a2, int *a3,
 OCSP_BASICRESP *OCSP_response_get1_basic(OCSP_RESPONSE *a0) { return HAPPY_LAZY(OCSP_response_get1_basic)(a0); }
 int OCSP_response_status(OCSP_RESPONSE *a0) { return HAPPY_LAZY(OCSP_response_status)(a0); }
 const char *OCSP_response_status_str(long a0) { return HAPPY_LAZY(OCSP_response_status_str)(a0); }
+const char *OPENSSL_info(int a0) { return HAPPY_LAZY(OPENSSL_info)(a0); }
 void OPENSSL_sk_free(OPENSSL_STACK *a0) { HAPPY_LAZY(OPENSSL_sk_free)(a0); }
 OPENSSL_STACK *OPENSSL_sk_new_null(void) { return HAPPY_LAZY(OPENSSL_sk_new_null)(); }
 int OPENSSL_sk_num(const OPENSSL_STACK *a0) { return HAPPY_LAZY(OPENSSL_sk_num)(a0); }
 void OPENSSL_sk_pop_free(OPENSSL_STACK *a0, void (*a1)(void *)) { HAPPY_LAZY(OPENSSL_sk_pop_free)(a0, a1); }
 int OPENSSL_sk_push(OPENSSL_STACK *a0, const void *a1) { return HAPPY_LAZY(OPENSSL_sk_push)(a0, a1); }
 void *OPENSSL_sk_value(const OPENSSL_STACK *a0, int a1) { return HAPPY_LAZY(OPENSSL_sk_value)(a0, a1); }
+void OSSL_DECODER_CTX_free(OSSL_DECODER_CTX *a0) { HAPPY_LAZY(OSSL_DECODER_CTX_free)(a0); }
+OSSL_DECODER_CTX *OSSL_DECODER_CTX_new_for_pkey(EVP_PKEY **a0, const char *a1, const char *a2, const char *a3, int a4, OSSL_LIB_CTX *a5, const char *a6) { return HAPPY_LAZY(OSSL_DECODER_CTX_new_for_pkey)(a0, a1, a2, a3, a4, a5, a6); }
+int OSSL_DECODER_from_data(OSSL_DECODER_CTX *a0, const unsigned char **a1, size_t *a2) { return HAPPY_LAZY(OSSL_DECODER_from_data)(a0, a1, a2); }
+void OSSL_LIB_CTX_free(OSSL_LIB_CTX *a0) { HAPPY_LAZY(OSSL_LIB_CTX_free)(a0); }
+OSSL_LIB_CTX *OSSL_LIB_CTX_new(void) { return HAPPY_LAZY(OSSL_LIB_CTX_new)(); }
 OSSL_PROVIDER *OSSL_PROVIDER_load(OSSL_LIB_CTX *a0, const char *a1) { return HAPPY_LAZY(OSSL_PROVIDER_load)(a0, a1); }
+int OSSL_PROVIDER_unload(OSSL_PROVIDER *a0) { return HAPPY_LAZY(OSSL_PROVIDER_unload)(a0); }
 EVP_PKEY *PEM_read_bio_PrivateKey(BIO *a0, EVP_PKEY **a1, pem_password_cb *a2, void *a3) { return HAPPY_LAZY(PEM_read_bio_PrivateKey)(a0, a1, a2, a3); }
 X509 *PEM_read_bio_X509(BIO *a0, X509 **a1, pem_password_cb *a2, void *a3) { return HAPPY_LAZY(PEM_read_bio_X509)(a0, a1, a2, a3); }
 X509 *PEM_read_bio_X509_AUX(BIO *a0, X509 **a1, pem_password_cb *a2, void *a3) { return HAPPY_LAZY(PEM_read_bio_X509_AUX)(a0, a1, a2, a3); }
@@ -184,7 +189,6 @@ int PKCS12_mac_present(const PKCS12 *a0) { return HAPPY_LAZY(PKCS12_mac_present)
 int PKCS12_parse(PKCS12 *a0, const char *a1, EVP_PKEY **a2, X509 **a3, struct stack_st_X509 **a4) { return HAPPY_LAZY(PKCS12_parse)(a0, a1, a2, a3, a4); }
 int PKCS12_verify_mac(PKCS12 *a0, const char *a1, int a2) { return HAPPY_LAZY(PKCS12_verify_mac)(a0, a1, a2); }
 void PKCS8_PRIV_KEY_INFO_free(PKCS8_PRIV_KEY_INFO *a0) { HAPPY_LAZY(PKCS8_PRIV_KEY_INFO_free)(a0); }
-const UI_METHOD *UI_null(void) { return HAPPY_LAZY(UI_null)(); }
 ASN1_STRING *X509_NAME_ENTRY_get_data(const X509_NAME_ENTRY *a0) { return HAPPY_LAZY(X509_NAME_ENTRY_get_data)(a0); }
 X509_NAME_ENTRY *X509_NAME_get_entry(const X509_NAME *a0, int a1) { return HAPPY_LAZY(X509_NAME_get_entry)(a0, a1); }
 int X509_NAME_get_index_by_NID(const X509_NAME *a0, int a1, int a2) { return HAPPY_LAZY(X509_NAME_get_index_by_NID)(a0, a1, a2); }
@@ -226,31 +230,27 @@ const struct happy_crypto_symbol happy_crypto_symbols[] = {
     HAPPY_CRYPTO_SYMBOL(BIO_new),
     HAPPY_CRYPTO_SYMBOL(BIO_new_mem_buf),
     HAPPY_CRYPTO_SYMBOL(BIO_s_mem),
+    HAPPY_CRYPTO_SYMBOL(BN_bn2bin),
     HAPPY_CRYPTO_SYMBOL(BN_bn2hex),
     HAPPY_CRYPTO_SYMBOL(BN_free),
+    HAPPY_CRYPTO_SYMBOL(BN_num_bits),
     HAPPY_CRYPTO_SYMBOL(CRYPTO_free),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_by_id),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_ctrl_cmd),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_ctrl_cmd_string),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_finish),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_free),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_init),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_load_builtin_engines),
-    HAPPY_CRYPTO_SYMBOL(ENGINE_load_private_key),
     HAPPY_CRYPTO_SYMBOL(ERR_clear_error),
     HAPPY_CRYPTO_SYMBOL(ERR_error_string_n),
     HAPPY_CRYPTO_SYMBOL(ERR_get_error),
     HAPPY_CRYPTO_SYMBOL(EVP_Digest),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY2PKCS8),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_free),
-    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_new),
+    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_new_from_pkey),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_set_rsa_mgf1_md),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_set_rsa_padding),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_set_rsa_pss_saltlen),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_CTX_set_signature_md),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_free),
-    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_get_base_id),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_get_bits),
+    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_get_bn_param),
+    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_get_octet_string_param),
+    HAPPY_CRYPTO_SYMBOL(EVP_PKEY_is_a),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_sign),
     HAPPY_CRYPTO_SYMBOL(EVP_PKEY_sign_init),
     HAPPY_CRYPTO_SYMBOL(EVP_sha1),
@@ -276,13 +276,20 @@ const struct happy_crypto_symbol happy_crypto_symbols[] = {
     HAPPY_CRYPTO_SYMBOL(OCSP_response_get1_basic),
     HAPPY_CRYPTO_SYMBOL(OCSP_response_status),
     HAPPY_CRYPTO_SYMBOL(OCSP_response_status_str),
+    HAPPY_CRYPTO_SYMBOL(OPENSSL_info),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_free),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_new_null),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_num),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_pop_free),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_push),
     HAPPY_CRYPTO_SYMBOL(OPENSSL_sk_value),
+    HAPPY_CRYPTO_SYMBOL(OSSL_DECODER_CTX_free),
+    HAPPY_CRYPTO_SYMBOL(OSSL_DECODER_CTX_new_for_pkey),
+    HAPPY_CRYPTO_SYMBOL(OSSL_DECODER_from_data),
+    HAPPY_CRYPTO_SYMBOL(OSSL_LIB_CTX_free),
+    HAPPY_CRYPTO_SYMBOL(OSSL_LIB_CTX_new),
     HAPPY_CRYPTO_SYMBOL(OSSL_PROVIDER_load),
+    HAPPY_CRYPTO_SYMBOL(OSSL_PROVIDER_unload),
     HAPPY_CRYPTO_SYMBOL(PEM_read_bio_PrivateKey),
     HAPPY_CRYPTO_SYMBOL(PEM_read_bio_X509),
     HAPPY_CRYPTO_SYMBOL(PEM_read_bio_X509_AUX),
@@ -291,7 +298,6 @@ const struct happy_crypto_symbol happy_crypto_symbols[] = {
     HAPPY_CRYPTO_SYMBOL(PKCS12_parse),
     HAPPY_CRYPTO_SYMBOL(PKCS12_verify_mac),
     HAPPY_CRYPTO_SYMBOL(PKCS8_PRIV_KEY_INFO_free),
-    HAPPY_CRYPTO_SYMBOL(UI_null),
     HAPPY_CRYPTO_SYMBOL(X509_NAME_ENTRY_get_data),
     HAPPY_CRYPTO_SYMBOL(X509_NAME_get_entry),
     HAPPY_CRYPTO_SYMBOL(X509_NAME_get_index_by_NID),

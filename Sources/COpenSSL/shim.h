@@ -1,5 +1,3 @@
-/* The ENGINE API (the PKCS#11 engine, libp11) is deprecated in OpenSSL 3 but is what Debian 12 ships for tokens. */
-#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -10,9 +8,9 @@
 #include <openssl/provider.h>
 #include <openssl/proverr.h>
 #include <openssl/ocsp.h>
-#include <openssl/engine.h>
-#include <openssl/ui.h>
 #include <openssl/rsa.h>
+#include <openssl/decoder.h>
+#include <openssl/crypto.h>
 
 /* Macros and stack helpers Swift cannot import directly. */
 static inline int happy_sk_X509_num(const STACK_OF(X509) *sk) { return sk_X509_num(sk); }
@@ -42,12 +40,8 @@ static inline void happy_sk_X509_free(STACK_OF(X509) *sk) { sk_X509_free(sk); }
 static inline int happy_V_OCSP_CERTSTATUS_GOOD(void) { return V_OCSP_CERTSTATUS_GOOD; }
 static inline int happy_V_OCSP_CERTSTATUS_REVOKED(void) { return V_OCSP_CERTSTATUS_REVOKED; }
 static inline int happy_OCSP_RESPONSE_STATUS_SUCCESSFUL(void) { return OCSP_RESPONSE_STATUS_SUCCESSFUL; }
-/* libp11's LOAD_CERT_CTRL: the certificate object a pkcs11: URI selects, or NULL. The caller owns the result. */
-static inline X509 *happy_engine_load_certificate(ENGINE *engine, const char *uri) {
-    struct { const char *s_slot_cert_id; X509 *cert; } params = { uri, NULL };
-    if (!ENGINE_ctrl_cmd(engine, "LOAD_CERT_CTRL", 0, &params, NULL, 0)) return NULL;
-    return params.cert;
-}
+/* Device keys (a TPM's, through the tpm2 provider): composite selection and padding constants. */
+static inline int happy_EVP_PKEY_KEYPAIR(void) { return EVP_PKEY_KEYPAIR; }
 static inline int happy_RSA_PKCS1_PADDING(void) { return RSA_PKCS1_PADDING; }
 static inline int happy_RSA_PKCS1_PSS_PADDING(void) { return RSA_PKCS1_PSS_PADDING; }
 static inline int happy_RSA_PSS_SALTLEN_DIGEST(void) { return RSA_PSS_SALTLEN_DIGEST; }

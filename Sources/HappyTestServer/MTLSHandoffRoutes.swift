@@ -33,6 +33,10 @@ struct MTLSHandoffRoutes: Sendable {
             return JSONReply.error(.forbidden, "not-eligible")
         case .restoreRequired:
             return Self.redirect(to: Self.appending("error", "restore_required", to: returnTo))
+        case .e2eeRequired:
+            return Self.redirect(to: Self.appending("error", "e2ee-required", to: returnTo))
+        case .accountDisabled:
+            return Self.redirect(to: Self.appending("error", "account-disabled", to: returnTo))
         case .allowed(let identity):
             let account = await state.upsertAccount(identity: "mtls:" + identity)
             let code = await state.makeClaimCode(for: account, ttl: .seconds(settings.claimTTLSeconds))
@@ -45,6 +49,11 @@ struct MTLSHandoffRoutes: Sendable {
         let code = try await JSONBody.read(request).string("code")
         guard let account = await state.consumeClaimCode(code.trimmingWhitespace()) else {
             return JSONReply.error(.unauthorized, "invalid-code")
+        }
+        if let identity = await state.identity(ofAccount: account), identity.hasPrefix("mtls:"),
+            settings.disabledAtClaimIdentities.contains(String(identity.dropFirst("mtls:".count)))
+        {
+            return JSONReply.error(.forbidden, "account-disabled")
         }
         let token = await state.mintToken(for: account)
         return JSONReply.response(["success": true, "token": .string(token)])

@@ -14,6 +14,8 @@ struct MTLSRoutes: Sendable {
         case noIdentity
         case notEligible
         case restoreRequired
+        case e2eeRequired
+        case accountDisabled
         case allowed(identity: String)
     }
 
@@ -39,6 +41,10 @@ struct MTLSRoutes: Sendable {
             return JSONReply.error(.forbidden, "not-eligible")
         case .restoreRequired:
             return JSONReply.error(.conflict, "restore-required")
+        case .e2eeRequired:
+            return JSONReply.error(.forbidden, "e2ee-required")
+        case .accountDisabled:
+            return JSONReply.error(.forbidden, "account-disabled")
         case .allowed(let identity):
             let account = await state.upsertAccount(identity: "mtls:" + identity)
             let token = await state.mintToken(for: account)
@@ -79,6 +85,8 @@ struct MTLSRoutes: Sendable {
             else { return .notEligible }
         }
         if settings.e2eeIdentities.contains(identity) { return .restoreRequired }
+        if settings.e2eeRequiredIdentities.contains(identity) { return .e2eeRequired }
+        if settings.disabledIdentities.contains(identity) { return .accountDisabled }
         let hasAccount = await state.hasAccount(identity: "mtls:" + identity)
         guard settings.knownIdentities.contains(identity) || hasAccount || settings.autoProvision else {
             return .notEligible

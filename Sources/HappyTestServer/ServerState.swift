@@ -55,6 +55,9 @@ actor ServerState {
 
     func hasAccount(identity: String) -> Bool { accountsByIdentity[identity] != nil }
 
+    /// The identity an account was made for ("mtls:<id>", …), nil for an unknown account.
+    func identity(ofAccount account: Int) -> String? { accountsByIdentity.first { $0.value == account }?.key }
+
     /// Every account identity with `prefix`, the prefix removed, sorted.
     func identities(prefix: String) -> [String] {
         accountsByIdentity.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }.sorted()
@@ -73,9 +76,6 @@ actor ServerState {
     func revoke(token: String) -> Bool { tokens.removeValue(forKey: token) != nil }
 
     func accountId(forIdentity identity: String) -> Int? { accountsByIdentity[identity] }
-
-    /// The identity an account was made for ("ed25519:<b64>" or "mtls:<id>").
-    func identity(ofAccount account: Int) -> String? { accountsByIdentity.first { $0.value == account }?.key }
 
     // MARK: Browser hand-off claim codes (PROTOCOL §2)
 

@@ -33,8 +33,9 @@ extension TestServerConfiguration {
 extension MTLSSettings {
     static let prefix = "HAPPIER_FEATURE_AUTH_MTLS__"
 
-    /// Reads `HAPPIER_FEATURE_AUTH_MTLS__*` plus `HAPPY_TEST_SERVER_E2EE_IDENTITIES` and
-    /// `HAPPY_TEST_SERVER_KNOWN_IDENTITIES` (CSV).
+    /// Reads `HAPPIER_FEATURE_AUTH_MTLS__*` plus `HAPPY_TEST_SERVER_E2EE_IDENTITIES`,
+    /// `HAPPY_TEST_SERVER_KNOWN_IDENTITIES`, `HAPPY_TEST_SERVER_E2EE_REQUIRED_IDENTITIES`,
+    /// `HAPPY_TEST_SERVER_DISABLED_IDENTITIES` and `HAPPY_TEST_SERVER_DISABLED_AT_CLAIM_IDENTITIES` (CSV).
     public init(environment: [String: String]) throws {
         func value(_ name: String) -> String? {
             guard let raw = environment[Self.prefix + name]?.trimmingWhitespace(), !raw.isEmpty else { return nil }
@@ -92,5 +93,10 @@ extension MTLSSettings {
         }
         e2eeIdentities = Set(csv(environment["HAPPY_TEST_SERVER_E2EE_IDENTITIES"]).map { $0.lowercased() })
         knownIdentities = Set(csv(environment["HAPPY_TEST_SERVER_KNOWN_IDENTITIES"]).map { $0.lowercased() })
+        e2eeRequiredIdentities = Set(
+            csv(environment["HAPPY_TEST_SERVER_E2EE_REQUIRED_IDENTITIES"]).map { $0.lowercased() })
+        disabledIdentities = Set(csv(environment["HAPPY_TEST_SERVER_DISABLED_IDENTITIES"]).map { $0.lowercased() })
+        disabledAtClaimIdentities = Set(
+            csv(environment["HAPPY_TEST_SERVER_DISABLED_AT_CLAIM_IDENTITIES"]).map { $0.lowercased() })
     }
 }

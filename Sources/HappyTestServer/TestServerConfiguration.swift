@@ -62,6 +62,14 @@ public struct MTLSSettings: Sendable, Equatable {
     public var forwardedHeaders: ForwardedHeaderNames
     /// Identities linked to end-to-end encrypted accounts: a certificate login answers 409 restore-required.
     public var e2eeIdentities: Set<String>
+    /// Identities whose account requires end-to-end encryption: `POST /v1/auth/mtls` answers 403 e2ee-required (and
+    /// the hand-off callback `error=e2ee-required`).
+    public var e2eeRequiredIdentities: Set<String> = []
+    /// Disabled accounts: `POST /v1/auth/mtls` answers 403 account-disabled, the hand-off `error=account-disabled`.
+    public var disabledIdentities: Set<String> = []
+    /// Accounts disabled between the hand-off and the claim: a code is issued, the claim answers 403
+    /// account-disabled.
+    public var disabledAtClaimIdentities: Set<String> = []
     /// Identities that already have a (keyless) account, for tests with auto-provisioning off.
     public var knownIdentities: Set<String>
     /// Where the browser hand-off may return to (`RETURN_TO_ALLOW_PREFIXES`): `scheme://` entries match a scheme,

@@ -160,6 +160,9 @@ final class CertificateBundle {
         return (try ordered.map(Self.der), try Self.pkcs8(key))
     }
 
+    /// Every certificate as DER, in file order (for a key that stays in a device, matched by the caller).
+    func certificatesDER() throws -> [[UInt8]] { try certificates.map(Self.der) }
+
     /// Runs `attempt`; when it fails for want of an algorithm that OpenSSL 3 keeps in its legacy provider (RC2, DES),
     /// loads that provider and tries once more. Returns the errors of the last failed attempt.
     private static func withLegacyFallback<T>(

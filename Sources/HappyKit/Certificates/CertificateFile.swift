@@ -45,6 +45,8 @@ struct PEMBlock: Equatable {
 
     var isCertificate: Bool { ["CERTIFICATE", "X509 CERTIFICATE", "TRUSTED CERTIFICATE"].contains(label) }
     var isPrivateKey: Bool { label.hasSuffix("PRIVATE KEY") }
+    /// A key wrapped by a TPM 2.0 (`openssl genpkey -provider tpm2`, `tpm2tss-genkey`), PROTOCOL §7.
+    var isTPMKey: Bool { label == "TSS2 PRIVATE KEY" }
 
     /// All complete blocks in `text`, in file order; text outside blocks (comments, `openssl` "Bag Attributes") is
     /// ignored. An empty result means the file is not PEM.

@@ -11,14 +11,15 @@ public struct ClientIdentity: Sendable {
     public let privateKeyDER: SecretBytes?
     /// Problems worth telling the user that do not stop login, e.g. a key file other users can read.
     public let warnings: [String]
-    /// The token key (PROTOCOL §6) that signs in the handshake instead of `privateKeyDER`.
-    let tokenSigner: TokenSigner?
+    /// The device key (a token's, PROTOCOL §6 and §7, or a TPM's) that signs in the handshake instead of
+    /// `privateKeyDER`.
+    let tokenSigner: (any DeviceKeySigner)?
     /// The `pkcs11:` URI of a token identity, without any PIN; nil for files.
     public let tokenURI: String?
 
     init(
         info: ClientCertificateInfo, certificateChainDER: [[UInt8]], privateKeyDER: SecretBytes?,
-        warnings: [String], tokenSigner: TokenSigner? = nil, tokenURI: String? = nil
+        warnings: [String], tokenSigner: (any DeviceKeySigner)? = nil, tokenURI: String? = nil
     ) {
         self.info = info
         self.certificateChainDER = certificateChainDER
@@ -30,16 +31,16 @@ public struct ClientIdentity: Sendable {
 
     /// Loads the certificate and key a `pkcs11:` URI selects through the PKCS#11 module at `modulePath` (PROTOCOL §6).
     /// The key never leaves the token; `pin` is called once, after the certificate was found. Throws `refused` (exit
-    /// 77) with one line for a missing module, object or engine, a wrong PIN, or a mismatch.
+    /// 77) with one line for a module that is not one, a missing object, a PIN problem, or a mismatch. The token
+    /// session stays open until `close()` (or until the identity is released).
     public static func loadToken(uri: PKCS11URI, modulePath: String, pin: () throws -> SecretBytes?) throws
         -> ClientIdentity
     {
         try LazyCrypto.load()
-        // Read before the engine opens the module, so the two never share one PKCS#11 initialization.
-        let onToken = TokenCertificates.all(uri: uri, modulePath: modulePath)
-        let (signer, der) = try TokenSigner.open(uri: uri, modulePath: modulePath, pin: pin)
+        let opened = try TokenSigner.open(uri: uri, modulePath: modulePath, pin: pin)
+        let (signer, der, onToken) = (opened.signer, opened.certificateDER, opened.certificatesOnToken)
         guard !signer.schemes.isEmpty else {
-            throw HappyError.refused("the token's key is neither RSA nor ECDSA, which TLS client login needs")
+            throw HappyError.refused("the token cannot make a signature TLS client login accepts with this key")
         }
         // The issuer, when the token holds it too, goes after the leaf (for the OCSP preflight and the handshake).
         let issuer = OCSPQuery.issuer(of: der, among: onToken.filter { $0 != der })
@@ -48,6 +49,10 @@ public struct ClientIdentity: Sendable {
             privateKeyDER: nil, warnings: [], tokenSigner: signer, tokenURI: uri.normalized)
     }
 
+    /// Releases the device key at once: logs out of the token, closes its session and finalises the PKCS#11 module
+    /// (PROTOCOL §7). Later handshakes with this identity fail. Does nothing for a key from a file.
+    public func close() { tokenSigner?.close() }
+
     /// Loads a PEM certificate (the key in the same file or in `keyPath`) or a PKCS#12 bundle; the format comes from
     /// the content, not the file name. Checks that the key belongs to the certificate. Throws `HappyError.refused`
     /// (exit 77) with a one-line reason for unreadable or unknown files, a wrong or missing password, or a mismatch.
@@ -55,8 +60,12 @@ public struct ClientIdentity: Sendable {
     /// `password` is called at most once, and only when the file turns out to need one; it returns nil when none is
     /// available. The password reaches OpenSSL from a NUL-terminated copy in locked memory, never as a `String`.
     /// Files are read into locked memory too, and every OpenSSL object is freed before returning.
+    ///
+    /// A `TSS2 PRIVATE KEY` (in `keyPath`, or beside the certificate) is a TPM key (PROTOCOL §7): it is loaded into
+    /// the TPM `environment["TPM2OPENSSL_TCTI"]` names and signs there; see `TPMKeySigner`.
     public static func load(
-        certificatePath: String, keyPath: String?, password: () throws -> SecretBytes?
+        certificatePath: String, keyPath: String?, environment: [String: String] = [:],
+        password: () throws -> SecretBytes?
     ) throws -> ClientIdentity {
         try LazyCrypto.load()
         var cached: SecretBytes?
@@ -86,6 +95,10 @@ public struct ClientIdentity: Sendable {
                     + "or a .p12/.pfx bundle")
         }
         let keySource = keyFile ?? certificateFile
+        if !bundle.hasKey, let tss2 = keySource.bytes.withUnsafeBytes({ PEMBlock.scan($0) }).first(where: \.isTPMKey) {
+            return try loadTPM(
+                keySource, tss2, bundle: bundle, certificatePath: certificatePath, environment: environment)
+        }
         if !bundle.hasKey {
             try bundle.addPEMKey(from: keySource, isSeparate: keyFile != nil, password: passwordFor)
         }
@@ -93,6 +106,28 @@ public struct ClientIdentity: Sendable {
         return ClientIdentity(
             info: try ClientCertificateInfo(derEncoded: chain[0]), certificateChainDER: chain,
             privateKeyDER: privateKey, warnings: [keySource.keyPermissionWarning].compactMap { $0 })
+    }
+
+    /// The certificates of `bundle` with a TPM key: the leaf is the certificate whose public key is the TPM key's.
+    private static func loadTPM(
+        _ keyFile: CertificateFile, _ block: PEMBlock, bundle: CertificateBundle, certificatePath: String,
+        environment: [String: String]
+    ) throws -> ClientIdentity {
+        let certificates = try bundle.certificatesDER()
+        let signer = try TPMKeySigner.load(keyFile, block: block, environment: environment)
+        let leaf = certificates.firstIndex { der in
+            guard let key = signer.publicKey else { return true }
+            return (try? CertificatePublicKey(der: der))?.material == key.material
+        }
+        guard let leaf else {
+            throw HappyError.refused(
+                "the TPM key in \(keyFile.path) does not belong to the certificate in \(certificatePath)")
+        }
+        var chain = certificates
+        chain.insert(chain.remove(at: leaf), at: 0)
+        return ClientIdentity(
+            info: try ClientCertificateInfo(derEncoded: chain[0]), certificateChainDER: chain, privateKeyDER: nil,
+            warnings: [keyFile.keyPermissionWarning].compactMap { $0 }, tokenSigner: signer)
     }
 
     /// The DER of the certificate in the chain that issued the leaf (for the OCSP preflight); nil when the file held

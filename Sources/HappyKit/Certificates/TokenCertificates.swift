@@ -1,93 +1,133 @@
 internal import CPKCS11
 import FoundationEssentials
-import Glibc
 
-/// The certificate objects on a token, read with the PKCS#11 API itself (the OpenSSL engine only finds one object per
-/// URI): the place the OCSP preflight looks for the issuer of a token certificate (PROTOCOL §6). Only public objects
-/// are read, in a session without login; no PIN is involved. Any failure just means "none found". Runs before the
-/// engine opens the module and finalizes what it initialized, so the two never share a PKCS#11 initialization.
+/// Finding things on a token with the PKCS#11 API itself (PROTOCOL §6, §7): the tokens a `pkcs11:` URI names, the
+/// objects its `object=`/`id=` select, and every certificate on the token (where the OCSP preflight looks for the
+/// issuer of a token certificate). The one place both the certificate and the private key are looked up.
 enum TokenCertificates {
-    /// At most this many certificate objects are read per token.
+    /// At most this many objects are read per search.
     static let maximumObjects = 64
 
-    /// The DER of every certificate object on the tokens `uri` names (token label, manufacturer, model, serial).
-    static func all(uri: PKCS11URI, modulePath: String) -> [[UInt8]] {
-        guard let handle = dlopen(modulePath, RTLD_NOW | RTLD_LOCAL) else { return [] }
-        defer { dlclose(handle) }
-        guard let symbol = dlsym(handle, "C_GetFunctionList") else { return [] }
-        typealias GetFunctionList =
-            @convention(c) (UnsafeMutablePointer<UnsafeMutablePointer<ck_function_list>?>?)
-            -> ck_rv_t
-        var listPointer: UnsafeMutablePointer<ck_function_list>?
-        guard unsafeBitCast(symbol, to: GetFunctionList.self)(&listPointer) == CKR_OK,
-            let list = listPointer?.pointee, let initialize = list.C_Initialize, let finalize = list.C_Finalize
-        else { return [] }
-        var arguments = ck_c_initialize_args()
-        arguments.flags = CKF_OS_LOCKING_OK
-        let initialized = initialize(&arguments)
-        guard initialized == CKR_OK || initialized == CKR_CRYPTOKI_ALREADY_INITIALIZED else { return [] }
-        defer { if initialized == CKR_OK { _ = finalize(nil) } }
-        return slots(list).filter { matches(list, slot: $0, uri) }.flatMap { certificates(list, slot: $0) }
-    }
-
-    private static func slots(_ list: ck_function_list) -> [ck_slot_id_t] {
-        guard let getSlots = list.C_GetSlotList else { return [] }
-        var count: UInt = 0
-        guard getSlots(1, nil, &count) == CKR_OK, count > 0, count < 1024 else { return [] }
-        var slots = [ck_slot_id_t](repeating: 0, count: Int(count))
-        guard getSlots(1, &slots, &count) == CKR_OK else { return [] }
-        return Array(slots.prefix(Int(count)))
-    }
-
-    /// Whether the token in `slot` has the label, manufacturer, model and serial the URI names (blank-padded fields).
-    private static func matches(_ list: ck_function_list, slot: ck_slot_id_t, _ uri: PKCS11URI) -> Bool {
-        guard let getInfo = list.C_GetTokenInfo else { return false }
-        var info = ck_token_info()
-        guard getInfo(slot, &info) == CKR_OK else { return false }
-        func text<T>(_ field: T) -> String {
-            withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingWhitespace()
+    /// The slots whose token has the label, manufacturer, model and serial the URI names (blank-padded fields), with
+    /// a name for messages (`token "label"`).
+    static func slots(of module: PKCS11Module, matching uri: PKCS11URI) -> [(slot: ck_slot_id_t, name: String)] {
+        module.slotsWithTokens().compactMap { slot in
+            guard let info = module.tokenInfo(slot) else { return nil }
+            func text<T>(_ field: T) -> String {
+                withUnsafeBytes(of: field) { String(decoding: $0, as: UTF8.self) }.trimmingWhitespace()
+            }
+            let fields = [
+                ("token", text(info.label)), ("manufacturer", text(info.manufacturer_id)),
+                ("model", text(info.model)), ("serial", text(info.serial_number)),
+            ]
+            guard fields.allSatisfy({ name, value in uri[name].map { $0 == value } ?? true }) else { return nil }
+            return (slot, "token \"\(text(info.label))\"")
         }
-        let fields = [
-            ("token", text(info.label)), ("manufacturer", text(info.manufacturer_id)),
-            ("model", text(info.model)), ("serial", text(info.serial_number)),
-        ]
-        return fields.allSatisfy { name, value in uri[name].map { $0 == value } ?? true }
     }
 
-    private static func certificates(_ list: ck_function_list, slot: ck_slot_id_t) -> [[UInt8]] {
-        guard let open = list.C_OpenSession, let close = list.C_CloseSession, let findInit = list.C_FindObjectsInit,
-            let find = list.C_FindObjects, let findFinal = list.C_FindObjectsFinal
-        else { return [] }
-        var session: ck_session_handle_t = 0
-        guard open(slot, CKF_SERIAL_SESSION, nil, nil, &session) == CKR_OK else { return [] }
-        defer { _ = close(session) }
+    /// The objects of `objectClass` (CKO_CERTIFICATE, CKO_PRIVATE_KEY) with the URI's `object=` label and `id=`.
+    static func objects(
+        _ objectClass: ck_object_class_t, matching uri: PKCS11URI, in session: PKCS11Session
+    ) -> [ck_object_handle_t] {
+        var label = uri["object"].map { Array($0.utf8) }
+        var id = uri.attributes.first { $0.name == "id" }.flatMap { Self.percentDecodedBytes($0.value) }
+        var objectClass = objectClass
+        return withUnsafeMutableBytes(of: &objectClass) { classBytes in
+            var template = [
+                ck_attribute(type: CKA_CLASS, value: classBytes.baseAddress, value_len: UInt(classBytes.count))
+            ]
+            return label.withOptionalBytes { labelBytes in
+                if let labelBytes {
+                    template.append(
+                        ck_attribute(type: CKA_LABEL, value: labelBytes.baseAddress, value_len: UInt(labelBytes.count)))
+                }
+                return id.withOptionalBytes { idBytes in
+                    if let idBytes {
+                        template.append(
+                            ck_attribute(type: CKA_ID, value: idBytes.baseAddress, value_len: UInt(idBytes.count)))
+                    }
+                    return find(template, in: session)
+                }
+            }
+        }
+    }
+
+    /// The DER of every certificate object on the session's token.
+    static func all(in session: PKCS11Session) -> [[UInt8]] {
         var objectClass: ck_object_class_t = CKO_CERTIFICATE
-        let found: [ck_object_handle_t] = withUnsafeMutableBytes(of: &objectClass) { raw in
-            var template = ck_attribute(type: CKA_CLASS, value: raw.baseAddress, value_len: UInt(raw.count))
-            guard findInit(session, &template, 1) == CKR_OK else { return [] }
-            defer { _ = findFinal(session) }
-            var handles = [ck_object_handle_t](repeating: 0, count: maximumObjects)
-            var count: UInt = 0
-            guard find(session, &handles, UInt(maximumObjects), &count) == CKR_OK else { return [] }
-            return Array(handles.prefix(Int(min(count, UInt(maximumObjects)))))
+        let found = withUnsafeMutableBytes(of: &objectClass) { raw in
+            find(
+                [ck_attribute(type: CKA_CLASS, value: raw.baseAddress, value_len: UInt(raw.count))], in: session)
         }
-        return found.compactMap { value(list, session: session, object: $0) }
+        return found.compactMap { attribute(CKA_VALUE, of: $0, in: session) }
     }
 
-    /// CKA_VALUE of a certificate object (its DER), asked for its length first.
-    private static func value(_ list: ck_function_list, session: ck_session_handle_t, object: ck_object_handle_t)
+    /// An attribute's bytes (its length asked first); nil when the object does not have it or will not tell.
+    static func attribute(_ type: ck_attribute_type_t, of object: ck_object_handle_t, in session: PKCS11Session)
         -> [UInt8]?
     {
-        guard let get = list.C_GetAttributeValue else { return nil }
-        var probe = ck_attribute(type: CKA_VALUE, value: nil, value_len: 0)
-        guard get(session, object, &probe, 1) == CKR_OK, probe.value_len > 0, probe.value_len < 1 << 20 else {
-            return nil
+        guard let get = session.module.functions.C_GetAttributeValue else { return nil }
+        return try? session.withSession { handle -> [UInt8]? in
+            var probe = ck_attribute(type: type, value: nil, value_len: 0)
+            guard get(handle, object, &probe, 1) == CKR_OK, probe.value_len > 0, probe.value_len < 1 << 20 else {
+                return nil
+            }
+            var bytes = [UInt8](repeating: 0, count: Int(probe.value_len))
+            let status = bytes.withUnsafeMutableBytes { raw in
+                var attribute = ck_attribute(type: type, value: raw.baseAddress, value_len: UInt(raw.count))
+                return get(handle, object, &attribute, 1)
+            }
+            return status == CKR_OK ? bytes : nil
         }
-        var bytes = [UInt8](repeating: 0, count: Int(probe.value_len))
-        let status = bytes.withUnsafeMutableBytes { raw in
-            var attribute = ck_attribute(type: CKA_VALUE, value: raw.baseAddress, value_len: UInt(raw.count))
-            return get(session, object, &attribute, 1)
+    }
+
+    private static func find(_ template: [ck_attribute], in session: PKCS11Session) -> [ck_object_handle_t] {
+        let functions = session.module.functions
+        guard let findInit = functions.C_FindObjectsInit, let find = functions.C_FindObjects,
+            let findFinal = functions.C_FindObjectsFinal
+        else { return [] }
+        var template = template
+        let count = UInt(template.count)
+        return
+            (try? session.withSession { handle -> [ck_object_handle_t] in
+                guard findInit(handle, &template, count) == CKR_OK else { return [] }
+                defer { _ = findFinal(handle) }
+                var handles = [ck_object_handle_t](repeating: 0, count: maximumObjects)
+                var count: UInt = 0
+                guard find(handle, &handles, UInt(maximumObjects), &count) == CKR_OK else { return [] }
+                return Array(handles.prefix(Int(min(count, UInt(maximumObjects)))))
+            }) ?? []
+    }
+
+    /// `%XX` escapes decoded to bytes (an `id=` may hold any bytes); nil for a malformed escape.
+    static func percentDecodedBytes(_ text: String) -> [UInt8]? {
+        var bytes: [UInt8] = []
+        var input = text.utf8.makeIterator()
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            default: nil
+            }
         }
-        return status == CKR_OK ? bytes : nil
+        while let byte = input.next() {
+            guard byte == UInt8(ascii: "%") else {
+                bytes.append(byte)
+                continue
+            }
+            guard let high = input.next().flatMap(hex), let low = input.next().flatMap(hex) else { return nil }
+            bytes.append(high << 4 | low)
+        }
+        return bytes
+    }
+}
+
+extension Optional where Wrapped == [UInt8] {
+    /// The bytes of the array for the duration of `body`, or nil when there is none.
+    fileprivate mutating func withOptionalBytes<R>(_ body: (UnsafeMutableRawBufferPointer?) -> R) -> R {
+        guard var bytes = self else { return body(nil) }
+        defer { self = bytes }
+        return bytes.withUnsafeMutableBytes { body($0) }
     }
 }

@@ -163,10 +163,10 @@ public final class AsyncHTTPTransport: HTTPTransport, @unchecked Sendable {  // 
     }
 }
 
-/// A private key on a PKCS#11 token, as NIOSSL's custom key: each handshake signature is delegated to the
-/// OpenSSL-side `TokenSigner` (the two TLS stacks never share a file or an object; only bytes cross).
+/// A private key on a device (PKCS#11 token or TPM), as NIOSSL's custom key: each handshake signature is delegated to
+/// the device's `DeviceKeySigner` (the two TLS stacks never share a file or an object; only bytes cross).
 struct TokenPrivateKey: NIOSSLCustomPrivateKey, Hashable {
-    let signer: TokenSigner
+    let signer: any DeviceKeySigner
 
     static let mapping: [(SignatureAlgorithm, TokenSignatureScheme)] = [
         (.ecdsaSecp256R1Sha256, .ecdsaSHA256), (.ecdsaSecp384R1Sha384, .ecdsaSHA384),

@@ -50,7 +50,8 @@ final class NginxProxy: @unchecked Sendable {
 
     static let executable = "/usr/sbin/nginx"
 
-    init(upstream: String, verifyClient: String = "on") async throws {
+    /// `tlsDirectives`: extra nginx `server` directives, e.g. to pin TLS 1.2 and the client signature algorithms.
+    init(upstream: String, verifyClient: String = "on", tlsDirectives: String = "") async throws {
         try requireTool(Self.executable, package: "nginx-light")
         scratch = try Scratch()
         let port = freeLoopbackPort()
@@ -74,6 +75,7 @@ final class NginxProxy: @unchecked Sendable {
                     ssl_certificate_key \(GeneratedPKI.path("server.key"));
                     ssl_client_certificate \(GeneratedPKI.path("ca.pem"));
                     ssl_verify_client \(verifyClient);
+                    \(tlsDirectives)
                     location / {
                         proxy_pass \(upstream);
                         proxy_set_header x-happier-client-cert-email "";

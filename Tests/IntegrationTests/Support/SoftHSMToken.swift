@@ -1,9 +1,10 @@
 import Foundation
 
 /// A fresh SoftHSM2 token in a temporary `SOFTHSM2_CONF`, for one test: label `happy-test`, user PIN `1234`. The key
-/// pair is generated *on the token* by `pkcs11-tool` (so it is sensitive and never extractable), a CSR is signed by
-/// that key through OpenSSL's pkcs11 engine, the test CA issues the certificate (SAN e-mail `token@example.com`), and
-/// the certificate is stored on the token under the key's label and id. Every tool is real; a missing one fails.
+/// pair is generated *on the token* by `pkcs11-tool` (so it is sensitive and never extractable), its public key is
+/// read off the token, the test CA issues a certificate for it (`openssl x509 -new -force_pubkey`, SAN e-mail
+/// `token@example.com`; no OpenSSL engine anywhere), and the certificate is stored on the token under the key's label
+/// and id. Every tool is real; a missing one fails.
 final class SoftHSMToken: @unchecked Sendable {
     static let module = "/usr/lib/softhsm/libsofthsm2.so"
     static let pin = "1234"
@@ -63,16 +64,6 @@ final class SoftHSMToken: @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: dir + "/tokens", withIntermediateDirectories: true)
         try "directories.tokendir = \(dir)/tokens\nobjectstore.backend = file\nlog.level = ERROR\n"
             .write(toFile: conf, atomically: true, encoding: .utf8)
-        try """
-        openssl_conf = init
-        [init]
-        engines = engines
-        [engines]
-        pkcs11 = pkcs11
-        [pkcs11]
-        engine_id = pkcs11
-        MODULE_PATH = \(Self.module)
-        """.write(toFile: dir + "/engine.cnf", atomically: true, encoding: .utf8)
         let ca = GeneratedPKI.path
         var ext =
             "basicConstraints = critical, CA:FALSE\nkeyUsage = critical, digitalSignature\n"
@@ -87,17 +78,15 @@ final class SoftHSMToken: @unchecked Sendable {
             "--so-pin", "5678",
         ])
         try await run(tool + ["--keypairgen", "--key-type", keyType, "--label", object, "--id", "01"])
-        try await run(
-            [
-                "/usr/bin/openssl", "req", "-new", "-engine", "pkcs11", "-keyform", "engine", "-key",
-                "pkcs11:token=\(label);object=\(object);type=private;pin-value=\(Self.pin)",
-                "-subj", "/O=Happy Test/CN=Token User", "-out", dir + "/leaf.csr",
-            ],
-            extra: ["OPENSSL_CONF": dir + "/engine.cnf"])
+        try await run(tool + ["--read-object", "--type", "pubkey", "--id", "01", "-o", dir + "/public.der"])
         try await run([
-            "/usr/bin/openssl", "x509", "-req", "-in", dir + "/leaf.csr", "-CA", ca("ca.pem"), "-CAkey",
-            ca("ca.key"), "-days", "30", "-sha256", "-extfile", dir + "/leaf.ext", "-outform", "DER",
-            "-out", dir + "/leaf.der",
+            "/usr/bin/openssl", "pkey", "-pubin", "-inform", "DER", "-in", dir + "/public.der", "-out",
+            dir + "/public.pem",
+        ])
+        try await run([
+            "/usr/bin/openssl", "x509", "-new", "-force_pubkey", dir + "/public.pem", "-subj",
+            "/O=Happy Test/CN=Token User", "-CA", ca("ca.pem"), "-CAkey", ca("ca.key"), "-days", "30", "-sha256",
+            "-extfile", dir + "/leaf.ext", "-outform", "DER", "-out", dir + "/leaf.der",
         ])
         try await run(tool + ["--write-object", dir + "/leaf.der", "--type", "cert", "--label", object, "--id", "01"])
         objects = try await run(tool + ["--list-objects"])

@@ -41,6 +41,8 @@ struct BrowserHandoff: LoginStrategy {
             throw HappyError.refused(
                 "this identity belongs to an end-to-end encrypted account (restore_required), which a certificate "
                     + "cannot unlock; log in with `happy auth login --method mobile` (QR code) instead")
+        case .error("e2ee-required"): throw ServerRefusal.e2eeRequired()
+        case .error("account-disabled"): throw ServerRefusal.accountDisabled(server: login.options.server)
         case .error(let reason):
             throw HappyError.refused(
                 "the server ended the certificate sign-in with \"\(TerminalText.excerpt(reason, limit: 60))\"")

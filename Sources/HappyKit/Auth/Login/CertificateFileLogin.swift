@@ -5,7 +5,9 @@ struct CertificateFileLogin: CertificateLogin {
     let keyPath: String?
 
     func loadIdentity(_ login: LoginSession, password: CertificatePassword) throws -> ClientIdentity {
-        try ClientIdentity.load(certificatePath: certificatePath, keyPath: keyPath) {
+        try ClientIdentity.load(
+            certificatePath: certificatePath, keyPath: keyPath, environment: login.context.environment
+        ) {
             try password.read(prompt: "Password for \(certificatePath): ")
         }
     }

@@ -12,9 +12,23 @@ protocol CertificateLogin: LoginStrategy where Prepared == ClientIdentity {
 
 extension CertificateLogin {
     func prepare(_ login: LoginSession) async throws -> ClientIdentity {
-        let console = login.console
         try LazyCrypto.load()  // before anything touches OpenSSL: a missing libcrypto is one line, nothing done
         let identity = try loadIdentity(login, password: CertificatePassword(login: login))
+        do {
+            try await preview(identity, login)
+            return identity
+        } catch {
+            identity.close()
+            throw error
+        }
+    }
+
+    /// Releases the device key: a token session is logged out and its module finalised, a TPM key unloaded (§7).
+    func finish(_ identity: ClientIdentity) { identity.close() }
+
+    /// The local checks and the identity preview, then the OCSP preflight.
+    private func preview(_ identity: ClientIdentity, _ login: LoginSession) async throws {
+        let console = login.console
         for warning in identity.warnings + (try identity.checkValidity(now: login.context.timing.now())) {
             console.warn(warning)
         }
@@ -36,7 +50,6 @@ extension CertificateLogin {
         try await RevocationPreflight(
             mode: login.options.revocationCheck, context: login.context, caFile: caFile, deadline: login.deadline
         ).check(leafDER: leaf, issuerDER: issuer)
-        return identity
     }
 
     func credentials(_ identity: ClientIdentity, _ login: LoginSession) async throws -> LoginCredentials {

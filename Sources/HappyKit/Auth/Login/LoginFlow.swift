@@ -11,6 +11,13 @@ protocol LoginStrategy: Sendable {
 
     /// The credentials, within `login.deadline`. Writes nothing: the frame stores what this returns.
     func credentials(_ prepared: Prepared, _ login: LoginSession) async throws -> LoginCredentials
+
+    /// Releases what `prepare` holds (a token session, a TPM context) once the login ended, whatever the outcome.
+    func finish(_ prepared: Prepared)
+}
+
+extension LoginStrategy {
+    func finish(_ prepared: Prepared) {}
 }
 
 extension LoginStrategy where Prepared == Void {
@@ -80,6 +87,7 @@ public struct LoginFlow: Sendable {
         let login = LoginSession(
             context: context, options: options, deadline: Deadline(lasting: options.timeout, timing: context.timing))
         let prepared = try await strategy.prepare(login)
+        defer { strategy.finish(prepared) }
         if options.force { try await LogoutFlow(context: context).clearForRelogin() }
         let credentials = try await strategy.credentials(prepared, login)
         let machineId = try CredentialsStore(home: context.home).store(

@@ -12,6 +12,8 @@ enum MTLSAnswer {
             throw HappyError.refused(
                 "the server saw no client certificate (HTTP 401). If a proxy terminates TLS in front of it, the "
                     + "proxy is not asking for or not forwarding the certificate (nginx: ssl_verify_client)")
+        case 403 where reply.error == "e2ee-required": throw ServerRefusal.e2eeRequired()
+        case 403 where reply.error == "account-disabled": throw ServerRefusal.accountDisabled(server: api.server)
         case 403 where reply.error == "certificate-revoked":
             throw HappyError.refused(
                 "the server refused this certificate as revoked (403 certificate-revoked); ask for a new certificate")
@@ -55,6 +57,8 @@ enum MTLSAnswer {
             throw HappyError.refused(
                 "the server refused the sign-in code (401 \(reply.error ?? "invalid-code")): it "
                     + "expired or was already used. Run `happy auth login --method certificate` again")
+        case 403 where reply.error == "account-disabled":
+            throw ServerRefusal.accountDisabled(server: api.server)
         case 403:
             throw HappyError.refused("the server refused this account (403 \(reply.error ?? "forbidden"))")
         case 409:
