@@ -44,6 +44,14 @@ struct TPMKeyLoginEndToEndTests {
         #expect(try await identities(server).contains("tpm user"))
         let text = try String(contentsOfFile: scratch.home + "/access.key", encoding: .utf8)
         #expect(!text.contains("TSS2") && !text.contains("PRIVATE KEY"))
+        // The key file's path is recorded (never its contents), and status shows it.
+        let stored = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any]
+        let certificate = stored?["certificate"] as? [String: Any]
+        #expect(certificate?["tpmKey"] as? String == tpm.keyPath, "\(text)")
+        let status = try await Spawned.run(
+            Binaries.happy, ["auth", "status"], environment: ["HAPPY_HOME_DIR": scratch.home, "HOME": scratch.path],
+            in: scratch.path)
+        #expect(status.stdout.contains("TPM key: \(tpm.keyPath)"), "\(status.stdout)")
     }
 
     /// The certificate and the TSS2 key in one PEM file (`--cert` alone), in direct mode.

@@ -21,6 +21,7 @@ extension StatusReport {
             console.out("  Issuer: \(e(certificate.issuer))")
             console.out("  Fingerprint: \(e(certificate.fingerprint))")
             if let uri = certificate.tokenURI { console.out("  Token: \(e(uri))") }
+            if let path = certificate.tpmKeyPath { console.out("  TPM key: \(e(path))") }
             let left = certificateDaysLeft(now: now)
             let expiry = "  Certificate expires: \(e(certificate.notAfter))"
             if let left, left < 0 {
@@ -87,7 +88,8 @@ extension StatusReport {
                             ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
                             ("notAfter", .string(certificate.notAfter)),
                             ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
-                        ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))
+                        ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? [])
+                            + (certificate.tpmKeyPath.map { [("tpmKey", JSONValue.string($0))] } ?? []))
                 ))
         }
         if let problem { pairs.append(("problem", .string(problem))) }

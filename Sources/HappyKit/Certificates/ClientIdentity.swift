@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 
 /// A client certificate and its private key, loaded from `--cert`/`--key` for mTLS login (PROTOCOL §2, §4).
 /// Crosses to the TLS stack as DER bytes only; the key stays in `SecretBytes`.
@@ -16,11 +17,15 @@ public struct ClientIdentity: Sendable {
     let tokenSigner: (any DeviceKeySigner)?
     /// The `pkcs11:` URI of a token identity, without any PIN; nil for files.
     public let tokenURI: String?
+    /// The absolute path of the TPM key file (`TSS2 PRIVATE KEY`) a TPM identity was loaded from; nil otherwise.
+    public let tpmKeyPath: String?
 
     init(
         info: ClientCertificateInfo, certificateChainDER: [[UInt8]], privateKeyDER: SecretBytes?,
-        warnings: [String], tokenSigner: (any DeviceKeySigner)? = nil, tokenURI: String? = nil
+        warnings: [String], tokenSigner: (any DeviceKeySigner)? = nil, tokenURI: String? = nil,
+        tpmKeyPath: String? = nil
     ) {
+        self.tpmKeyPath = tpmKeyPath
         self.info = info
         self.certificateChainDER = certificateChainDER
         self.privateKeyDER = privateKeyDER
@@ -127,7 +132,15 @@ public struct ClientIdentity: Sendable {
         chain.insert(chain.remove(at: leaf), at: 0)
         return ClientIdentity(
             info: try ClientCertificateInfo(derEncoded: chain[0]), certificateChainDER: chain, privateKeyDER: nil,
-            warnings: [keyFile.keyPermissionWarning].compactMap { $0 }, tokenSigner: signer)
+            warnings: [keyFile.keyPermissionWarning].compactMap { $0 }, tokenSigner: signer,
+            tpmKeyPath: absolute(keyFile.path))
+    }
+
+    /// `path` from the root: a relative path is taken from the working directory (what `status` shows later).
+    private static func absolute(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
     }
 
     /// The DER of the certificate in the chain that issued the leaf (for the OCSP preflight); nil when the file held

@@ -103,12 +103,15 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
     public var notAfter: String  // ISO 8601 UTC
     /// The `pkcs11:` URI of a token login (never a PIN); nil for certificate files.
     public var tokenURI: String?
+    /// The absolute path of a TPM login's key file (`TSS2 PRIVATE KEY`), never its contents; nil otherwise.
+    public var tpmKeyPath: String?
 
     public init(
         identity: String, source: String, issuer: String, fingerprint: String, notAfter: String,
-        tokenURI: String? = nil
+        tokenURI: String? = nil, tpmKeyPath: String? = nil
     ) {
         self.tokenURI = tokenURI
+        self.tpmKeyPath = tpmKeyPath
         self.identity = identity
         self.source = source
         self.issuer = issuer
@@ -124,6 +127,7 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
         fingerprint = cert["fingerprint"]?.stringValue ?? ""
         notAfter = cert["notAfter"]?.stringValue ?? ""
         tokenURI = cert["uri"]?.stringValue
+        tpmKeyPath = cert["tpmKey"]?.stringValue
     }
 
     var jsonPairs: [(String, JSONValue)] {
@@ -134,7 +138,8 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
                     [
                         ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
                         ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
-                    ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? []))
+                    ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? [])
+                        + (tpmKeyPath.map { [("tpmKey", JSONValue.string($0))] } ?? []))
             )
         ]
     }

@@ -61,7 +61,8 @@ extension CertificateLogin {
         let likely = info.likelyIdentity
         let metadata = CertificateLoginMetadata(
             identity: likely.value, source: likely.source, issuer: info.issuerDN, fingerprint: info.fingerprint256,
-            notAfter: info.notAfter.formatted(.iso8601), tokenURI: identity.tokenURI)
+            notAfter: info.notAfter.formatted(.iso8601), tokenURI: identity.tokenURI,
+            tpmKeyPath: identity.tpmKeyPath)
         return LoginCredentials(
             accessKey: .keyless(token: token, metadata: metadata),
             summary: "with the device certificate as \(TerminalText.escape(likely.value)) (keyless)")
