@@ -79,18 +79,8 @@ extension StatusReport {
             ),
         ]
         if let certificate {
-            pairs.append(
-                (
-                    "certificate",
-                    .object(
-                        [
-                            ("identity", .string(certificate.identity)), ("source", .string(certificate.source)),
-                            ("issuer", .string(certificate.issuer)), ("fingerprint", .string(certificate.fingerprint)),
-                            ("notAfter", .string(certificate.notAfter)),
-                            ("daysLeft", certificateDaysLeft(now: now).map { .number(String($0)) } ?? .null),
-                        ] + (certificate.tokenURI.map { [("uri", JSONValue.string($0))] } ?? [])
-                            + (certificate.tpmKeyPath.map { [("tpmKey", JSONValue.string($0))] } ?? []))
-                ))
+            let daysLeft = certificateDaysLeft(now: now).map { JSONValue.number(String($0)) } ?? .null
+            pairs.append(("certificate", .object(certificate.fields(insertingAfterNotAfter: [("daysLeft", daysLeft)]))))
         }
         if let problem { pairs.append(("problem", .string(problem))) }
         if !warnings.isEmpty { pairs.append(("warnings", .array(warnings.map { .string($0) }))) }

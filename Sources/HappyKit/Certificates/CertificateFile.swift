@@ -79,6 +79,17 @@ struct PEMBlock: Equatable {
         return blocks
     }
 
+    /// The DER this block carries: its base64 lines decoded, header lines (`Proc-Type: …`) skipped; nil when they
+    /// are not base64. The result is ordinary memory: only for blocks that hold no secret (a certificate, a key
+    /// wrapped by a TPM).
+    func der(in text: UnsafeRawBufferPointer) -> [UInt8]? {
+        let block = UnsafeRawBufferPointer(rebasing: text[range])
+        let body = Self.lineRanges(block).dropFirst().dropLast()
+            .map { String(decoding: block[$0], as: UTF8.self) }.filter { !$0.contains(":") }
+            .joined().filter { !$0.isWhitespace }
+        return body.isEmpty ? nil : Base64.decode(body)
+    }
+
     /// Line ranges including their terminating newline.
     private static func lineRanges(_ text: UnsafeRawBufferPointer) -> [Range<Int>] {
         var result: [Range<Int>] = []

@@ -52,7 +52,7 @@ final class TPMKeySigner: DeviceKeySigner, @unchecked Sendable {  // the OpenSSL
         providers.append(tpm2)
         // The PEM armour is taken off here and the provider given the DER `TSS2` structure: OpenSSL's own PEM
         // decoders, tried first, do not hand this label on to the provider.
-        guard let der = Self.der(of: block, in: file) else {
+        guard let der = file.bytes.withUnsafeBytes({ block.der(in: $0) }) else {
             throw HappyError.refused("\(file.path) holds a TSS2 PRIVATE KEY block that is not valid base64")
         }
         var key: OpaquePointer?
@@ -76,16 +76,6 @@ final class TPMKeySigner: DeviceKeySigner, @unchecked Sendable {  // the OpenSSL
         let signer = TPMKeySigner(context: context, providers: providers, key: key, publicKey: publicKey)
         keep = true
         return signer
-    }
-
-    /// The DER inside `block` (header lines such as `Proc-Type:` skipped); nil when it is not base64.
-    private static func der(of block: PEMBlock, in file: CertificateFile) -> [UInt8]? {
-        let text = file.bytes.withUnsafeBytes {
-            String(decoding: UnsafeRawBufferPointer(rebasing: $0[block.range]), as: UTF8.self)
-        }
-        let body = text.split(whereSeparator: \.isNewline).dropFirst().dropLast()
-            .filter { !$0.contains(":") }.map { $0.filter { !$0.isWhitespace } }.joined()
-        return body.isEmpty ? nil : Base64.decode(body)
     }
 
     /// Whether tpm2.so is in OpenSSL's modules directory (else a failed load is a missing package, not a TPM).

@@ -130,17 +130,15 @@ public struct CertificateLoginMetadata: Sendable, Equatable {
         tpmKeyPath = cert["tpmKey"]?.stringValue
     }
 
-    var jsonPairs: [(String, JSONValue)] {
+    var jsonPairs: [(String, JSONValue)] { [("certificate", .object(fields()))] }
+
+    /// The `certificate` object's fields in their stored order, `inserted` after `notAfter` (status adds `daysLeft`
+    /// there).
+    func fields(insertingAfterNotAfter inserted: [(String, JSONValue)] = []) -> [(String, JSONValue)] {
         [
-            (
-                "certificate",
-                .object(
-                    [
-                        ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
-                        ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
-                    ] + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? [])
-                        + (tpmKeyPath.map { [("tpmKey", JSONValue.string($0))] } ?? []))
-            )
-        ]
+            ("identity", .string(identity)), ("source", .string(source)), ("issuer", .string(issuer)),
+            ("fingerprint", .string(fingerprint)), ("notAfter", .string(notAfter)),
+        ] + inserted + (tokenURI.map { [("uri", JSONValue.string($0))] } ?? [])
+            + (tpmKeyPath.map { [("tpmKey", JSONValue.string($0))] } ?? [])
     }
 }
