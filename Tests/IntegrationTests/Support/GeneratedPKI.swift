@@ -27,16 +27,38 @@ enum GeneratedPKI {
 func freeLoopbackPort() -> Int {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }
-    var addr = sockaddr_in()
-    addr.sin_family = sa_family_t(AF_INET)
-    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-    addr.sin_port = 0
+    var addr = loopbackAddress(port: 0)
     var len = socklen_t(MemoryLayout<sockaddr_in>.size)
     _ = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
     _ = withUnsafeMutablePointer(to: &addr) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
     }
     return Int(UInt16(bigEndian: addr.sin_port))
+}
+
+/// Whether something listens on 127.0.0.1:`port` (a connection is made and closed at once).
+func loopbackAccepts(port: Int) -> Bool { onLoopback(port: port, connect) }
+
+/// Whether 127.0.0.1:`port` can be bound now (bound and released at once).
+func loopbackCanBind(port: Int) -> Bool { onLoopback(port: port, bind) }
+
+/// 127.0.0.1:`port` as a `sockaddr_in`.
+private func loopbackAddress(port: Int) -> sockaddr_in {
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    addr.sin_port = UInt16(port).bigEndian
+    return addr
+}
+
+/// `call` (connect or bind) on a fresh TCP socket with 127.0.0.1:`port`, the socket closed after; true on success.
+private func onLoopback(port: Int, _ call: (Int32, UnsafePointer<sockaddr>, socklen_t) -> Int32) -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = loopbackAddress(port: port)
+    return withUnsafePointer(to: &addr) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }
 
 /// A real nginx on a loopback port that terminates TLS, requires a client certificate signed by the test CA
@@ -94,18 +116,7 @@ final class NginxProxy: @unchecked Sendable {
         url = "https://127.0.0.1:\(port)"
         // Ready when the port accepts connections.
         for _ in 0..<200 {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-            var addr = sockaddr_in()
-            addr.sin_family = sa_family_t(AF_INET)
-            addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            addr.sin_port = UInt16(port).bigEndian
-            let ok = withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            close(fd)
-            if ok == 0 { return }
+            if loopbackAccepts(port: port) { return }
             guard spawned.process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(25))
         }

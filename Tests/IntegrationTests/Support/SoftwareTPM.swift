@@ -56,7 +56,7 @@ final class SoftwareTPM: @unchecked Sendable {
                 "not-need-init,startup-clear",
             ], environment: TestEnvironment.clean(), in: scratch.path)
         process = spawned
-        for _ in 0..<200 where !Self.accepts(port) { usleep(10_000) }
+        for _ in 0..<200 where !loopbackAccepts(port: port) { usleep(10_000) }
     }
 
     /// Stops swtpm; the TPM is then unreachable. SIGKILL: swtpm inherits the test runner's signal mask, in which
@@ -82,36 +82,8 @@ final class SoftwareTPM: @unchecked Sendable {
     private static func twoFreePorts() -> Int {
         for _ in 0..<50 {
             let port = freeLoopbackPort()
-            if port < 65535, !accepts(port + 1), canBind(port + 1) { return port }
+            if port < 65535, !loopbackAccepts(port: port + 1), loopbackCanBind(port: port + 1) { return port }
         }
         return freeLoopbackPort()
-    }
-
-    private static func canBind(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
-    }
-
-    private static func accepts(_ port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = UInt16(port).bigEndian
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        } == 0
     }
 }
